@@ -1,0 +1,43 @@
+"""The ``photodup`` command line: every subcommand module in ``photodup.commands`` registers itself."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+
+import typer
+
+import photodup.commands
+
+app = typer.Typer(
+    name="photodup",
+    help="Find near-duplicate photos with OpenCLIP embeddings served by PyTorch or Triton.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_commands() -> None:
+    for module in sorted(pkgutil.iter_modules(photodup.commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"photodup.commands.{module.name}").register(app)
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+_register_commands()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

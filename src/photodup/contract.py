@@ -1,0 +1,32 @@
+"""The model contract: the one place that names tensors, shapes and limits.
+
+The exporter, the generated ``config.pbtxt``, the PyTorch service and the client all read
+these constants; ``tests/test_contract.py`` proves they agree with what is written on disk.
+"""
+
+from typing import Final
+
+MODEL_ARCH: Final = "ViT-B-32"
+DEFAULT_PRETRAINED: Final = "laion2b_s34b_b79k"
+#: ``pretrained=none`` means random initialisation of the same architecture, seeded so that
+#: every process (exporter, service, tests) builds identical weights.
+PRETRAINED_NONE: Final = "none"
+DEFAULT_SEED: Final = 0
+
+TRITON_MODEL_NAME: Final = "openclip_vit_b32"
+INPUT_NAME: Final = "image"
+OUTPUT_NAME: Final = "embedding"
+IMAGE_SIZE: Final = 224
+CHANNELS: Final = 3
+EMBED_DIM: Final = 512
+MAX_BATCH_SIZE: Final = 32
+PREFERRED_BATCH_SIZES: Final = (8, 16, 32)
+MAX_QUEUE_DELAY_US: Final = 5000
+ONNX_OPSET: Final = 18
+
+#: OpenAI CLIP normalisation, which OpenCLIP uses for ViT-B-32 with every pretrained tag.
+CLIP_MEAN: Final = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD: Final = (0.26862954, 0.26130258, 0.27577711)
+
+INPUT_SHAPE: Final = (CHANNELS, IMAGE_SIZE, IMAGE_SIZE)
+OUTPUT_SHAPE: Final = (EMBED_DIM,)

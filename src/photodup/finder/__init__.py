@@ -1,0 +1,1 @@
+"""The duplicate finder: scanning a library, grouping near-duplicates, safe actions."""

@@ -1,0 +1,9 @@
+"""Shared pytest fixtures live in tests/fixtures/, one module per real component they start."""
+
+pytest_plugins = [
+    "fixtures.ports",
+    "fixtures.photos",
+    "fixtures.models",
+    "fixtures.service",
+    "fixtures.triton",
+]
