@@ -1,0 +1,241 @@
+"""The one inference client: same calls whichever backend (PyTorch service or Triton) serves.
+
+Preprocessing always happens here with :mod:`photodup.imaging` (except ``embed_base64_images``
+on the PyTorch service, which decodes server-side), so every backend sees identical pixels.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import numpy as np
+from pydantic import ValidationError
+
+from photodup import contract
+from photodup.client.errors import (
+    BackendUnavailableError,
+    EmbedResult,
+    ImageError,
+    InferenceError,
+)
+from photodup.client.pytorch_backend import PyTorchAdapter
+from photodup.client.retry import call_with_retries
+from photodup.client.triton_backend import TritonAdapter
+from photodup.imaging import ImageDecodeError, PhotoSource, preprocess, preprocess_source
+from photodup.settings import ClientSettings
+
+T = TypeVar("T")
+BACKENDS = ("pytorch", "triton")
+PROTOCOLS = ("http", "grpc")
+DEFAULT_URLS = {
+    ("pytorch", "http"): "http://localhost:8002",
+    ("triton", "http"): "http://localhost:8003",
+    ("triton", "grpc"): "localhost:8004",
+}
+_HOW_TO_START = {
+    "pytorch": "start it with `make serve-pytorch` (photodup serve)",
+    "triton": "start it with `make serve-triton` (photodup triton) after `make export`",
+}
+
+
+def _load_settings() -> ClientSettings:
+    try:
+        return ClientSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise InferenceError(
+            f"invalid inference client settings ({problems}); INFERENCE_BACKEND must be one of "
+            f"{', '.join(BACKENDS)} and INFERENCE_PROTOCOL one of {', '.join(PROTOCOLS)}"
+        ) from exc
+
+
+class InferenceClient:
+    """Embeds images through the backend chosen by ``INFERENCE_BACKEND``; thread-safe."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        backend: str | None = None,
+        *,
+        protocol: str | None = None,
+        settings: ClientSettings | None = None,
+    ) -> None:
+        self.settings = settings or _load_settings()
+        chosen = (backend or self.settings.backend).lower()
+        if chosen not in BACKENDS:
+            raise InferenceError(
+                f"unknown inference backend {chosen!r}; choose one of: {', '.join(BACKENDS)} "
+                "(INFERENCE_BACKEND or --backend)"
+            )
+        proto = (protocol or ("http" if chosen == "pytorch" else self.settings.protocol)).lower()
+        if proto not in PROTOCOLS:
+            raise InferenceError(
+                f"unknown protocol {proto!r}; choose one of: {', '.join(PROTOCOLS)}"
+            )
+        if chosen == "pytorch" and proto != "http":
+            raise InferenceError(
+                "the PyTorch service speaks HTTP only; use INFERENCE_PROTOCOL=http"
+            )
+        url = base_url or self.settings.url or DEFAULT_URLS[(chosen, proto)]
+        self._adapter: PyTorchAdapter | TritonAdapter
+        if chosen == "pytorch":
+            self._adapter = PyTorchAdapter(url, timeout_s=self.settings.timeout_s)
+        else:
+            self._adapter = TritonAdapter(
+                url,
+                protocol=proto,
+                model_name=self.settings.triton_model_name,
+                timeout_s=self.settings.timeout_s,
+            )
+        self.backend: str = chosen
+        self.protocol: str = proto
+        self.url: str = self._adapter.url
+
+    def __repr__(self) -> str:
+        return f"InferenceClient({self.backend!r}, {self.url!r}, protocol={self.protocol!r})"
+
+    def _retry(self, call: Callable[[], T]) -> T:
+        attempts = self.settings.retries + 1
+
+        def describe(reason: str) -> str:
+            return (
+                f"{self.backend} backend at {self.url} ({self.protocol}) is unavailable after "
+                f"{attempts} attempt(s): {reason}. Is it running and ready? "
+                f"{_HOW_TO_START[self.backend]}, or point INFERENCE_SERVICE_URL / "
+                "INFERENCE_BACKEND at a running one."
+            )
+
+        return call_with_retries(call, retries=self.settings.retries, describe=describe)
+
+    # --- readiness and facts -----------------------------------------------------------
+
+    def ready(self) -> bool:
+        """True when the backend answers and its model is loaded (no retries)."""
+        return self._adapter.ready()
+
+    def wait_until_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self._adapter.ready():
+            if time.monotonic() >= deadline:
+                raise BackendUnavailableError(
+                    f"{self.backend} backend at {self.url} ({self.protocol}) not ready after "
+                    f"{timeout_s:.0f} s; {_HOW_TO_START[self.backend]}, or check its log"
+                )
+            time.sleep(0.25)
+
+    def server_info(self) -> dict[str, Any]:
+        info = dict(self._retry(self._adapter.info))
+        info.update({"backend": self.backend, "url": self.url, "protocol": self.protocol})
+        return info
+
+    def max_batch_size(self) -> int:
+        """Images per request: the model's limit (and INFERENCE_BATCH_SIZE for PyTorch)."""
+        limit = self._retry(self._adapter.max_batch_size)
+        if self.backend == "pytorch":
+            limit = min(limit, self.settings.batch_size)
+        return max(1, limit)
+
+    # --- embedding ---------------------------------------------------------------------
+
+    def embed_tensors(self, batch: np.ndarray) -> np.ndarray:
+        """float32 [N, 3, 224, 224] -> L2-normalised float32 [N, 512], split to the max batch."""
+        batch = np.asarray(batch)
+        if batch.ndim != 4 or tuple(batch.shape[1:]) != contract.INPUT_SHAPE:
+            raise InferenceError(
+                f"embed_tensors expects a float32 array of shape [N, "
+                f"{', '.join(map(str, contract.INPUT_SHAPE))}], got {list(batch.shape)}; "
+                "use photodup.imaging.preprocess to build it"
+            )
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if batch.shape[0] == 0:
+            return np.zeros((0, contract.EMBED_DIM), dtype=np.float32)
+        step = self.max_batch_size()
+        embed = self._adapter.embed_tensors
+        parts = [
+            self._retry(functools.partial(embed, batch[i : i + step]))
+            for i in range(0, batch.shape[0], step)
+        ]
+        return np.concatenate(parts, axis=0)
+
+    def embed_images(
+        self, images: Sequence[PhotoSource], names: Sequence[str] | None = None
+    ) -> EmbedResult:
+        """Decode and preprocess here; bad images are reported by name, the rest embedded."""
+        if names is not None and len(names) != len(images):
+            raise ValueError(f"got {len(names)} names for {len(images)} images")
+        tensors: list[np.ndarray] = []
+        ok: list[int] = []
+        errors: list[ImageError] = []
+        for index, source in enumerate(images):
+            name = names[index] if names is not None else None
+            try:
+                tensors.append(preprocess_source(source, name=name))
+                ok.append(index)
+            except ImageDecodeError as exc:
+                errors.append(ImageError(index, exc.name, exc.reason, exc.kind))
+        if tensors:
+            embeddings = self.embed_tensors(np.stack(tensors))
+        else:
+            embeddings = np.zeros((0, contract.EMBED_DIM), dtype=np.float32)
+        return EmbedResult(embeddings, ok, errors)
+
+    def embed_base64_images(self, images: list[str]) -> list[list[float]]:
+        """Base64-encoded image files -> one embedding per image (the seed's signature).
+
+        Any bad image fails the call with an error naming its index; use :meth:`embed_images`
+        to embed the good ones and get the bad ones reported instead.
+        """
+        if not images:
+            return []
+        if self.backend == "pytorch":
+            step = self.max_batch_size()
+            adapter = self._adapter
+            assert isinstance(adapter, PyTorchAdapter)
+            parts = [
+                self._retry(functools.partial(adapter.embed_base64, images[i : i + step]))
+                for i in range(0, len(images), step)
+            ]
+            return np.concatenate(parts, axis=0).tolist()
+        tensors, problems = [], []
+        for index, text in enumerate(images):
+            try:
+                data = base64.b64decode(text, validate=True)
+                tensors.append(preprocess_source(data, name=f"image {index}"))
+            except (binascii.Error, ValueError) as exc:
+                reason = exc.reason if isinstance(exc, ImageDecodeError) else f"bad base64 ({exc})"
+                problems.append(f"image {index}: {reason}")
+        if problems:
+            raise InferenceError(
+                f"{len(problems)} of {len(images)} images unusable: " + "; ".join(problems)
+            )
+        return self.embed_tensors(np.stack(tensors)).tolist()
+
+    def embed_pil(self, images: Sequence[Any]) -> np.ndarray:
+        """Already-decoded RGB PIL images -> [N, 512] (no decode errors possible)."""
+        if not images:
+            return np.zeros((0, contract.EMBED_DIM), dtype=np.float32)
+        return self.embed_tensors(np.stack([preprocess(img) for img in images]))
+
+    # --- lifetime ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._adapter.close()
+
+    def __enter__(self) -> InferenceClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

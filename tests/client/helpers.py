@@ -1,0 +1,25 @@
+"""Small helpers shared by the client tests."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+
+from photodup.settings import ClientSettings
+
+
+def client_settings(**fields: object) -> ClientSettings:
+    """Defaults (not the developer's environment) with ``fields`` changed."""
+    return ClientSettings.model_construct().model_copy(update=fields)
+
+
+def triton_counts(http_url: str, model: str) -> tuple[int, int]:
+    """(inference_count, execution_count) from Triton's statistics API."""
+    stats = httpx.get(f"{http_url}/v2/models/{model}/stats", timeout=10).json()
+    (entry,) = stats["model_stats"]
+    return int(entry["inference_count"]), int(entry["execution_count"])
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    return (a64 * b64).sum(1) / (np.linalg.norm(a64, axis=1) * np.linalg.norm(b64, axis=1))
