@@ -46,12 +46,12 @@ system-deps: ## Debian packages the browser tests need (chromium, chromium-drive
 # --- quality -------------------------------------------------------------------------
 
 test: install system-deps ## Run the whole test suite (does its own setup)
-	$(BIN)/ruff check src tests bench exporter services
+	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
-	$(BIN)/ruff check src tests bench exporter services
-	$(BIN)/ruff format --check src tests bench exporter services
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
 # --- the inference stack, locally ----------------------------------------------------
@@ -83,3 +83,54 @@ bench-grouping: install ## Grouping speed on 10k and 100k synthetic embeddings
 
 clean: ## Remove build output (keeps .venv)
 	rm -rf $(MODEL_REPOSITORY)/*/ .pytest_cache .ruff_cache .mypy_cache
+
+# --- docker (the Compose stack; docs/deploy.md) ----------------------------------------
+# Needs Docker with the Compose plugin; the GPU targets also need the NVIDIA Container Toolkit.
+# compose-config needs neither: it uses the docker-compose binary installed into .venv.
+COMPOSE_BASE := -f docker-compose.yml
+COMPOSE_GPU := -f docker-compose.yml -f docker-compose.gpu.yml
+ALL_PROFILES := --profile pytorch --profile triton --profile bench
+# Containers that write into bind mounts (the library's quarantine, bench results) run as you.
+DOCKER_ENV = HOST_UID=$$(id -u) HOST_GID=$$(id -g) \
+  $(if $(PHOTOS_DIR),PHOTOS_DIR=$(abspath $(PHOTOS_DIR)),)
+# The ui reaches the active backend by its Compose-network name.
+TRITON_UI := UI_BACKEND=triton UI_INFERENCE_URL=http://triton:8000
+# Without PHOTOS_DIR the ui gets ./sample_library (`make demo` fills it); create it as you,
+# or Docker would create the bind-mount source as root.
+LIBRARY_DIR = $(if $(PHOTOS_DIR),,mkdir -p sample_library)
+
+up-pytorch: ## Compose: exporter, PyTorch service :8002, UI :8000 (CPU; PHOTOS_DIR=...)
+	$(LIBRARY_DIR)
+	$(DOCKER_ENV) $(COMPOSE) $(COMPOSE_BASE) --profile pytorch up -d --build
+
+up-triton: ## Compose: exporter, Triton :8003/:8004/:8005, UI :8000 (CPU; PHOTOS_DIR=...)
+	$(LIBRARY_DIR)
+	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_BASE) --profile triton up -d --build
+
+up-gpu-triton: ## Compose on a GPU host: GPU export, Triton on the GPU, UI :8000
+	$(LIBRARY_DIR)
+	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_GPU) --profile triton up -d --build
+
+down: ## Compose: stop and remove the stack's containers (named volumes are kept)
+	$(COMPOSE) $(COMPOSE_BASE) $(ALL_PROFILES) down --remove-orphans
+
+logs: ## Compose: follow the stack's logs
+	$(COMPOSE) $(COMPOSE_BASE) $(ALL_PROFILES) logs --follow --tail=200
+
+docker-export: ## Compose: run only the exporter into the model_repository volume (GPU=1 for GPU)
+	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile triton build exporter
+	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile triton run --rm exporter
+
+bench: ## Compose: bench container, PyTorch vs Triton; results in bench/results/ (GPU=1)
+	mkdir -p bench/results
+	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile bench build
+	$(DOCKER_ENV) $(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile bench \
+	  run --rm bench
+
+compose-config: install ## Check the Compose files resolve for every profile, with and without GPU
+	@for files in "$(COMPOSE_BASE)" "$(COMPOSE_GPU)"; do \
+	  for profile in pytorch triton bench; do \
+	    $(BIN)/docker-compose $$files --profile $$profile config --quiet \
+	      && echo "ok: $$files --profile $$profile" || exit 1; \
+	  done; \
+	done

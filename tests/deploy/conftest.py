@@ -1,0 +1,13 @@
+"""Fixtures of the deploy tests; the helpers themselves live in ``deploy.stack``."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.stack import ComposeConfig, resolve
+
+
+@pytest.fixture(scope="session")
+def compose_config() -> ComposeConfig:
+    """``compose_config(files, *profiles, **env) -> dict``: the resolved project."""
+    return resolve
