@@ -83,5 +83,7 @@ def load_real_photo(name: str) -> Image.Image:
     try:
         loader = REAL_PHOTOS[name]
     except KeyError:
-        raise KeyError(f"unknown sample photo {name!r}; choose from {sorted(REAL_PHOTOS)}") from None
+        raise KeyError(
+            f"unknown sample photo {name!r}; choose from {sorted(REAL_PHOTOS)}"
+        ) from None
     return loader()

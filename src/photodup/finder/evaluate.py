@@ -1,0 +1,114 @@
+"""Pairwise quality of grouping on a labelled library, per kind of duplicate and per signal.
+
+Two photos are a true pair when they show the same source photo (the sample library's
+labels); a predicted pair when grouping puts them in the same group. The ``all`` row scores
+every pair. For a kind ``k`` (say ``crop_30``) each file of that kind is paired with its
+original (a true pair) and with every photo of another source (false pairs): recall is the
+share of ``k`` copies grouped with their original, precision the share of the predicted
+pairs among those that are right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from photodup.finder.grouping import SIGNALS, group_photos
+from photodup.finder.records import Photo
+from photodup.finder.sample import SampleLibrary
+from photodup.finder.settings import FinderSettings
+
+#: Signal sets compared by the eval.
+SIGNAL_SETS: dict[str, tuple[str, ...]] = {
+    "hash": ("sha256", "phash", "burst"),
+    "embedding": ("embedding",),
+    "combined": SIGNALS,
+}
+
+
+@dataclass(frozen=True)
+class Score:
+    precision: float
+    recall: float
+    f1: float
+    true_pairs: int
+    predicted_pairs: int
+    correct_pairs: int
+
+
+def score(truth: set[tuple[int, int]], predicted: set[tuple[int, int]]) -> Score:
+    correct = len(truth & predicted)
+    # An empty prediction is vacuously precise; an empty truth is vacuously recalled.
+    precision = correct / len(predicted) if predicted else 1.0
+    recall = correct / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Score(precision, recall, f1, len(truth), len(predicted), correct)
+
+
+@dataclass
+class EvalReport:
+    model: str
+    pretrained: str
+    photos: int
+    #: signal set -> kind ("all" for every pair) -> score
+    scores: dict[str, dict[str, Score]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "pretrained": self.pretrained,
+            "photos": self.photos,
+            "scores": {
+                s: {k: asdict(v) for k, v in kinds.items()} for s, kinds in self.scores.items()
+            },
+        }
+
+
+def _pairs(groups: Sequence[Collection[int]]) -> set[tuple[int, int]]:
+    out: set[tuple[int, int]] = set()
+    for members in groups:
+        ordered = sorted(members)
+        out.update((a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+    return out
+
+
+def evaluate(
+    lib: SampleLibrary,
+    photos: Sequence[Photo],
+    embeddings: tuple[np.ndarray, np.ndarray],
+    settings: FinderSettings,
+    *,
+    model: str,
+    pretrained: str,
+) -> EvalReport:
+    """Score grouping of ``photos`` (the scanned ``lib``) with each signal set."""
+    label = {f.path: f for f in lib.photos()}
+    known = [p for p in photos if p.display_path in label]
+    source = {p.id: label[p.display_path].source for p in known}
+    kind = {p.id: label[p.display_path].kind for p in known}
+    ids = sorted(source)
+    truth_all = {(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if source[a] == source[b]}
+    report = EvalReport(model, pretrained, len(known))
+    original = {source[i]: i for i in ids if kind[i] == "original"}
+    universes: dict[str, tuple[set[tuple[int, int]], set[tuple[int, int]]]] = {}
+    for i in ids:
+        if kind[i] == "original" or source[i] not in original:
+            continue
+        truth, universe = universes.setdefault(kind[i], (set(), set()))
+        for j in ids:
+            if j == original[source[i]] or source[j] != source[i]:
+                pair = (min(i, j), max(i, j))
+                universe.add(pair)
+                if source[j] == source[i]:
+                    truth.add(pair)
+    for name, signals in SIGNAL_SETS.items():
+        groups = group_photos(known, embeddings, settings, signals=signals)
+        predicted = _pairs([[p.id for p in g.members] for g in groups])
+        per_kind = {"all": score(truth_all, predicted)}
+        for k, (truth, universe) in sorted(universes.items()):
+            per_kind[k] = score(truth, predicted & universe)
+        report.scores[name] = per_kind
+    return report

@@ -1,0 +1,39 @@
+"""Keep-best order: resolution, then compression/format, then metadata, then capture time."""
+
+from __future__ import annotations
+
+from finder.test_grouping import make_photo
+from photodup.finder.keeper import choose_keeper
+
+
+def test_highest_resolution_wins_over_everything_else() -> None:
+    small_png = make_photo(1, width=2000, height=1500, format="PNG", size=9_000_000)
+    big_jpeg = make_photo(2, width=4000, height=3000, format="JPEG", size=3_000_000)
+    ranked, reason = choose_keeper([small_png, big_jpeg])
+    assert ranked[0].id == 2 and reason == "highest resolution (4000x3000)"
+
+
+def test_same_resolution_prefers_lossless_then_less_compressed() -> None:
+    jpeg = make_photo(1, format="JPEG", size=40_000, camera_model="X-T3")
+    png = make_photo(2, format="PNG", size=30_000)
+    ranked, reason = choose_keeper([jpeg, png])
+    assert ranked[0].id == 2 and "lossless PNG" in reason
+    q95 = make_photo(3, format="JPEG", size=5_000)
+    q60 = make_photo(4, format="JPEG", size=2_000, captured_at="2020-01-01T00:00:00")
+    ranked, reason = choose_keeper([q60, q95])
+    assert ranked[0].id == 3 and reason.startswith("same resolution; least compressed (0.50")
+
+
+def test_then_metadata_then_earliest_capture_then_path() -> None:
+    bare = make_photo(1, size=5_000)
+    with_exif = make_photo(2, size=5_000, camera_make="Canon", camera_model="EOS 80D")
+    ranked, reason = choose_keeper([bare, with_exif])
+    assert ranked[0].id == 2 and "camera metadata" in reason
+    late = make_photo(3, size=5_000, captured_at="2024-05-02T10:00:00")
+    early = make_photo(4, size=5_000, captured_at="2024-05-01T10:00:00")
+    ranked, reason = choose_keeper([late, early])
+    assert ranked[0].id == 4 and "earliest capture (2024-05-01T10:00:00)" in reason
+    a = make_photo(5, size=5_000, path=b"a/long/path/x.jpg")
+    b = make_photo(6, size=5_000, path=b"x.jpg")
+    ranked, reason = choose_keeper([a, b])
+    assert ranked[0].id == 6 and reason == "identical quality; shortest path"
