@@ -1,0 +1,151 @@
+"""State-changing requests: keep one, not duplicates, undo, scan. POST + CSRF token only."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+
+from photodup.finder.actions import (
+    NothingToUndo,
+    dismiss_group,
+    resolve_group,
+    undo_action,
+)
+from photodup.ui.app import filesize
+from photodup.ui.groups import SORTS
+from photodup.ui.security import verified_form
+from photodup.ui.state import Flash, State, UiState
+
+router = APIRouter()
+
+
+def _redirect(
+    state: UiState, path: str, flash: Flash | None = None, **params: str
+) -> RedirectResponse:
+    if flash is not None:
+        params["flash"] = state.flash(flash)
+    query = f"?{urlencode(params)}" if params else ""
+    # 303: the browser follows with a GET, so reloading the result page repeats nothing.
+    return RedirectResponse(path + query, status_code=303)
+
+
+def _after_group(state: UiState, position: int, sort: str) -> str:
+    """Where to go once a group is dealt with: the group now at the same place, if any."""
+    remaining = state.groups.all(sort)
+    if not remaining:
+        return "/groups"
+    return f"/groups/{remaining[min(position, len(remaining) - 1)].key}"
+
+
+@router.post("/groups/{key}/keep")
+async def keep(key: str, request: Request, state: State) -> RedirectResponse:
+    form = await verified_form(request, state.csrf_token)
+    sort = str(form.get("sort", "space"))
+    sort = sort if sort in SORTS else "space"
+    try:
+        keeper_id = int(str(form.get("keeper", "")))
+    except ValueError:
+        raise HTTPException(400, "choose the photo to keep (form field keeper)") from None
+
+    def run() -> tuple[Flash, str]:
+        with state.action_lock:
+            groups = state.groups.all(sort)
+            found = [i for i, g in enumerate(groups) if g.key == key]
+            if not found:
+                raise HTTPException(404, f"group {key} no longer exists; it may be resolved")
+            group = groups[found[0]]
+            members = {m.photo.id: m.photo for m in group.members}
+            if keeper_id not in members:
+                raise HTTPException(400, f"photo {keeper_id} is not in group {key}")
+            keeper = members.pop(keeper_id)
+            with state.store.lock:
+                result = resolve_group(
+                    state.store,
+                    keeper,
+                    list(members.values()),
+                    quarantine=state.quarantine,
+                    group_key=key,
+                )
+            state.groups.invalidate()
+        photos = sum(1 for m in result.moved if not m.sidecar)
+        text = (
+            f"Kept {keeper.display_path}; moved {photos} photo{'s' if photos != 1 else ''}"
+            f" ({filesize(result.bytes_moved)}) to the quarantine."
+        )
+        after = _after_group(state, found[0], sort)
+        if result.problems:
+            left = "Some files were left in place:"
+            return Flash(f"{text} {left}", "warning", result.problems), after
+        return Flash(text, "success"), after
+
+    flash, after = await run_in_threadpool(run)
+    return _redirect(state, after, flash, sort=sort)
+
+
+@router.post("/groups/{key}/dismiss")
+async def dismiss(key: str, request: Request, state: State) -> RedirectResponse:
+    form = await verified_form(request, state.csrf_token)
+    sort = str(form.get("sort", "space"))
+    sort = sort if sort in SORTS else "space"
+
+    def run() -> tuple[Flash, str]:
+        with state.action_lock:
+            groups = state.groups.all(sort)
+            found = [i for i, g in enumerate(groups) if g.key == key]
+            if not found:
+                raise HTTPException(404, f"group {key} no longer exists")
+            ids = [m.photo.id for m in groups[found[0]].members]
+            with state.store.lock:
+                dismiss_group(state.store, ids, group_key=key)
+            state.groups.invalidate()
+        text = f"Marked {len(ids)} photos as not duplicates; they will not be grouped again."
+        return Flash(text, "success"), _after_group(state, found[0], sort)
+
+    flash, after = await run_in_threadpool(run)
+    return _redirect(state, after, flash, sort=sort)
+
+
+@router.post("/undo")
+async def undo(request: Request, state: State) -> RedirectResponse:
+    form = await verified_form(request, state.csrf_token)
+    back = str(form.get("next", "/"))
+    # Only our own pages: an open redirect would let a link bounce people elsewhere.
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+
+    def run() -> Flash:
+        with state.action_lock, state.store.lock:
+            try:
+                result = undo_action(state.store)
+            except NothingToUndo as exc:
+                return Flash(str(exc), "info")
+            finally:
+                state.groups.invalidate()
+        if result.kind == "dismiss":
+            return Flash("Undone: the group is back in the list.", "success")
+        text = f"Undone: restored {len(result.restored)} file(s) to their original place."
+        if result.unindexed:
+            text += f" {result.unindexed} were dropped from the index by a scan since: scan now."
+        if result.problems:
+            return Flash(text + " Some could not be restored:", "warning", result.problems)
+        return Flash(text, "success")
+
+    flash = await run_in_threadpool(run)
+    if back.startswith("/groups/") and not flash.problems:
+        back = "/groups"  # the page we came from may show a group that changed
+    return _redirect(state, back, flash)
+
+
+@router.post("/scan")
+async def scan(request: Request, state: State) -> RedirectResponse:
+    form = await verified_form(request, state.csrf_token)
+    try:
+        choice = state.backends.select(int(str(form.get("backend", state.backends.selected))))
+    except (ValueError, IndexError) as exc:
+        raise HTTPException(400, f"unknown backend: {exc}") from None
+    if not state.scan.start(choice):
+        return _redirect(state, "/", Flash("A scan is already running.", "info"))
+    return _redirect(state, "/", Flash(f"Scanning with {choice.label}.", "info"))
