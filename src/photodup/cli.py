@@ -1,4 +1,7 @@
-"""The ``photodup`` command line: every subcommand module in ``photodup.commands`` registers itself."""
+"""The ``photodup`` command line.
+
+Every subcommand module in ``photodup.commands`` registers itself.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +33,10 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug log
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # One line per HTTP request or index build drowns the progress output.
+        for noisy in ("httpx", "httpcore", "faiss", "faiss.loader"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 _register_commands()

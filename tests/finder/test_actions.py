@@ -15,7 +15,6 @@ from photodup.finder.actions import (
     NothingToUndo,
     dismiss_group,
     quarantine_root,
-    quarantined_photo_ids,
     recover_pending,
     resolve_group,
     undo_action,
@@ -85,13 +84,13 @@ def test_resolve_moves_others_with_sidecars_and_undo_restores_bytes(
         assert _digest(quarantine / rel) == before[rel]  # same relative path, same bytes
     assert (library / "originals/cat.jpg").exists()
     assert (library / "old/IMG_70.xmp").exists()  # a different stem is not a sidecar
-    assert quarantined_photo_ids(store) == {p.id for p in others}
+    assert store.quarantined_photo_ids() == {p.id for p in others}
 
     undone = undo_action(store)
     assert undone.complete and not undone.problems
     assert _snapshot(library) == before
     assert not any(p.is_file() for p in quarantine.rglob("*"))
-    assert quarantined_photo_ids(store) == set()
+    assert store.quarantined_photo_ids() == set()
     with pytest.raises(NothingToUndo):
         undo_action(store)
 

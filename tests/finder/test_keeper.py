@@ -13,8 +13,8 @@ def test_highest_resolution_wins_over_everything_else() -> None:
     assert ranked[0].id == 2 and reason == "highest resolution (4000x3000)"
 
 
-def test_same_resolution_prefers_lossless_then_less_compressed() -> None:
-    jpeg = make_photo(1, format="JPEG", size=40_000, camera_model="X-T3")
+def test_same_resolution_prefers_lossless_when_no_member_says_where_it_came_from() -> None:
+    jpeg = make_photo(1, format="JPEG", size=40_000)
     png = make_photo(2, format="PNG", size=30_000)
     ranked, reason = choose_keeper([jpeg, png])
     assert ranked[0].id == 2 and "lossless PNG" in reason
@@ -22,6 +22,22 @@ def test_same_resolution_prefers_lossless_then_less_compressed() -> None:
     q60 = make_photo(4, format="JPEG", size=2_000, captured_at="2020-01-01T00:00:00")
     ranked, reason = choose_keeper([q60, q95])
     assert ranked[0].id == 3 and reason.startswith("same resolution; least compressed (0.50")
+
+
+def test_the_camera_original_beats_bigger_re_saves_in_other_formats() -> None:
+    # The case seen in the review page: a HEIC and a PNG made from the camera JPEG have more
+    # bytes per pixel, but the JPEG with the camera's metadata is the original.
+    original = make_photo(1, format="JPEG", size=99_000, camera_model="EOS 80D")
+    heic = make_photo(2, format="HEIF", size=117_000)
+    png = make_photo(3, format="PNG", size=400_000)
+    ranked, reason = choose_keeper([heic, png, original])
+    assert ranked[0].id == 1
+    assert "original format JPEG" in reason
+    # Between copies of the original format, compression still decides.
+    backup = make_photo(4, format="JPEG", size=99_000)
+    q70 = make_photo(5, format="JPEG", size=37_000)
+    ranked, _ = choose_keeper([q70, heic, backup, original])
+    assert [p.id for p in ranked[:3]] == [1, 4, 5]
 
 
 def test_then_metadata_then_earliest_capture_then_path() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from photodup.finder.actions import active_groups
+from photodup.finder.grouping import find_groups
 from photodup.finder.store import Store
 from ui.helpers import UiServer, finder_settings
 
@@ -75,7 +75,7 @@ def test_not_duplicates_hides_the_group_for_good(ui_server: UiServer, page: Any)
     assert key not in keys and len(keys) == 2
     # Remembered in the index, not only by this server process.
     with Store.open(ui_server.library) as store:
-        assert key not in [g.key for g in active_groups(store, finder_settings())]
+        assert key not in [g.key for g in find_groups(store, finder_settings())]
     assert page.request.get(ui_server.url + f"/groups/{key}").status == 404
 
 

@@ -120,3 +120,9 @@ def test_foreign_host_headers_are_refused(ui_server: UiServer) -> None:
     # DNS rebinding: a page on evil.example resolving to 127.0.0.1 must not read the library.
     reply = httpx.get(ui_server.url + "/groups", headers={"Host": "evil.example"})
     assert reply.status_code == 400
+
+
+def test_health_answers_without_a_csrf_cookie_or_session(ui_server: UiServer) -> None:
+    # The container healthcheck probes this route with a bare urllib request.
+    reply = httpx.get(f"{ui_server.url}/health")
+    assert reply.status_code == 200 and reply.json() == {"status": "ok"}

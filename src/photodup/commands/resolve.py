@@ -42,7 +42,8 @@ def resolve(
     ] = None,
 ) -> None:
     """Move duplicates aside, never deleting. Changed files are refused; undo restores."""
-    from photodup.finder.actions import active_groups, quarantine_root, resolve_group
+    from photodup.finder.actions import quarantine_root, resolve_group
+    from photodup.finder.grouping import find_groups
     from photodup.finder.settings import get_finder_settings
     from photodup.finder.store import Store
 
@@ -53,7 +54,7 @@ def resolve(
     settings = get_finder_settings(db_path=db, quarantine_dir=quarantine)
     refused = 0
     with Store.open(library, settings.db_path) as store:
-        groups = active_groups(store, settings)
+        groups = find_groups(store, settings)
         if group is not None:
             groups = [g for g in groups if g.key == group]
             if not groups:

@@ -23,16 +23,13 @@ from photodup.finder.filemoves import (
     move_into_claim,
     sha256_file,
 )
-from photodup.finder.groups import Group
 from photodup.finder.journal import (
     abs_path,
     last_action_id,
     mark_move,
-    quarantined_photo_ids,
     recover_pending,
 )
 from photodup.finder.records import Photo, display_path
-from photodup.finder.settings import FinderSettings
 from photodup.finder.store import DATA_DIR_NAME, Store
 
 
@@ -211,25 +208,6 @@ def dismiss_group(store: Store, photo_ids: list[int], group_key: str | None = No
             (time.time(), "dismiss", group_key, str(dismissal)),
         ).fetchone()
     return int(row["id"])
-
-
-def active_groups(store: Store, settings: FinderSettings) -> list[Group]:
-    """Duplicate groups among the photos still in the library (quarantined ones left out)."""
-    import numpy as np
-
-    from photodup.finder.grouping import active_signals, embedding_tag, group_photos
-
-    gone = quarantined_photo_ids(store)
-    photos = [p for p in store.list_photos() if p.id not in gone]
-    tag = embedding_tag(photos)
-    if tag is None:
-        embeddings = (np.empty(0, np.int64), np.empty((0, 0), np.float32))
-    else:
-        embeddings = store.embeddings(*tag)
-    signals = active_signals(settings, tag)
-    return group_photos(
-        photos, embeddings, settings, dismissed=store.dismissed_sets(), signals=signals
-    )
 
 
 def undo_action(

@@ -218,8 +218,12 @@ def active_signals(settings: FinderSettings, tag: tuple[str, str] | None) -> tup
 def find_groups(
     store: Store, settings: FinderSettings, *, signals: Collection[str] | None = None
 ) -> list[Group]:
-    """Groups of the photos in ``store`` (dismissed sets excluded), largest saving first."""
-    photos = store.list_photos()
+    """Groups of the photos in the library, largest saving first.
+
+    Dismissed ("not duplicates") sets and photos moved to the quarantine are left out.
+    """
+    gone = store.quarantined_photo_ids()
+    photos = [p for p in store.list_photos() if p.id not in gone]
     tag = embedding_tag(photos)
     if signals is None:
         signals = active_signals(settings, tag)

@@ -37,15 +37,6 @@ def last_action_id(store: Store) -> int | None:
     return None if row is None else int(row["id"])
 
 
-def quarantined_photo_ids(store: Store) -> set[int]:
-    """Photos whose file now sits in the quarantine (moved and not restored)."""
-    rows = store.conn.execute(
-        "SELECT photo_id FROM moves WHERE status IN ('done', 'pending') AND sidecar=0"
-        " AND photo_id IS NOT NULL"
-    )
-    return {int(r["photo_id"]) for r in rows}
-
-
 def _settle(store: Store, r: Any, origin: Path, claimed: Path, forward: bool) -> str:
     """Finish the bookkeeping of one interrupted move from ``origin`` to ``claimed``."""
     before, after = ("done", "failed") if forward else ("restored", "done")

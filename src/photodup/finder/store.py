@@ -174,6 +174,14 @@ class Store:
         rows = self.conn.execute(f"SELECT {_PHOTO_COLUMNS} FROM photos ORDER BY display_path, id")
         return [Photo.from_row(r) for r in rows]
 
+    def quarantined_photo_ids(self) -> set[int]:
+        """Photos whose file now sits in the quarantine (moved and not restored)."""
+        rows = self.conn.execute(
+            "SELECT photo_id FROM moves WHERE status IN ('done', 'pending') AND sidecar=0"
+            " AND photo_id IS NOT NULL"
+        )
+        return {int(r["photo_id"]) for r in rows}
+
     def photos_by_ids(self, ids: Iterable[int]) -> dict[int, Photo]:
         wanted = set(ids)
         return {p.id: p for p in self.list_photos() if p.id in wanted}

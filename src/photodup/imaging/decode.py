@@ -59,7 +59,9 @@ def _open(source: str | Path | bytes, name: str) -> Image.Image:
         try:
             size = path.stat().st_size
         except FileNotFoundError as exc:
-            raise ImageDecodeError(name, "file vanished before it could be read", "unreadable") from exc
+            raise ImageDecodeError(
+                name, "file vanished before it could be read", "unreadable"
+            ) from exc
         except OSError as exc:
             raise ImageDecodeError(name, f"cannot read file: {exc.strerror}", "unreadable") from exc
         if size == 0:
@@ -71,7 +73,9 @@ def _open(source: str | Path | bytes, name: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(fp)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(name, f"image too large to decode safely ({exc})", "too_large") from exc
+        raise ImageDecodeError(
+            name, f"image too large to decode safely ({exc})", "too_large"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise ImageDecodeError(name, "not an image Pillow can identify", "not_an_image") from exc
     except PermissionError as exc:
@@ -116,10 +120,7 @@ def load_photo(
     never below ``min_side`` on the shorter side.
     """
     label = _name_of(source, name)
-    if isinstance(source, Image.Image):
-        img = source
-    else:
-        img = _open(source, label)
+    img = source if isinstance(source, Image.Image) else _open(source, label)
     try:
         if getattr(img, "n_frames", 1) > 1:
             img.seek(0)
@@ -138,10 +139,14 @@ def load_photo(
     except ImageDecodeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(label, f"image too large to decode safely ({exc})", "too_large") from exc
+        raise ImageDecodeError(
+            label, f"image too large to decode safely ({exc})", "too_large"
+        ) from exc
     except OSError as exc:
         message = str(exc)
-        kind = "truncated" if "truncated" in message or "broken data stream" in message else "corrupt"
+        kind = (
+            "truncated" if "truncated" in message or "broken data stream" in message else "corrupt"
+        )
         raise ImageDecodeError(label, f"cannot decode image: {message}", kind) from exc
     except (ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
         raise ImageDecodeError(label, f"cannot decode image: {exc}", "corrupt") from exc

@@ -33,8 +33,8 @@ def _resize_shorter_side(img: Image.Image, size: int) -> Image.Image:
 
 def _center_crop(img: Image.Image, size: int) -> Image.Image:
     w, h = img.size
-    left = int(round((w - size) / 2.0))
-    top = int(round((h - size) / 2.0))
+    left = round((w - size) / 2.0)
+    top = round((h - size) / 2.0)
     return img.crop((left, top, left + size, top + size))
 
 
@@ -47,7 +47,9 @@ def preprocess(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray((chw - _MEAN) / _STD, dtype=np.float32)
 
 
-def preprocess_source(source: PhotoSource, *, name: str | None = None, draft: bool = True) -> np.ndarray:
+def preprocess_source(
+    source: PhotoSource, *, name: str | None = None, draft: bool = True
+) -> np.ndarray:
     """Decode a path, bytes or PIL image and preprocess it; raises ImageDecodeError."""
     return preprocess(load_photo(source, name=name, draft=draft))
 

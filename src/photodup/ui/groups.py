@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from photodup.finder.actions import active_groups
+from photodup.finder.grouping import find_groups
 from photodup.finder.groups import Group
 from photodup.finder.records import Photo
 from photodup.finder.settings import FinderSettings
@@ -132,6 +132,6 @@ class GroupIndex:
             with self.store.lock:
                 stamp = self._stamp()
                 if self._cached is None or self._cached[0] != stamp:
-                    groups = active_groups(self.store, self.settings)
+                    groups = find_groups(self.store, self.settings)
                     self._cached = (stamp, [GroupView.of(g) for g in groups])
             return sort_groups(self._cached[1], sort)

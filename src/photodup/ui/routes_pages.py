@@ -41,6 +41,12 @@ def _sort(request: Request) -> str:
     return sort if sort in SORTS else "space"
 
 
+@router.get("/health")
+def health() -> dict[str, str]:
+    """Liveness for container healthchecks: answers as soon as the app serves requests."""
+    return {"status": "ok"}
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, state: State) -> Response:
     with state.store.lock:
