@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps test lint export serve-pytorch serve-triton demo \
-        bench bench-local bench-grouping eval up-pytorch up-triton up-gpu-triton down logs \
+        bench bench-local bench-quick bench-grouping eval ui up-pytorch up-triton up-gpu-triton down logs \
         docker-export compose-config clean
 
 help: ## List the targets
@@ -70,13 +70,22 @@ demo: install ## The main job: sample library, scan, review page on http://127.0
 	BACKEND=$(BACKEND) PHOTOS_DIR=$(PHOTOS_DIR) $(BIN)/photodup demo --backend $(BACKEND) \
 	  $(if $(PHOTOS_DIR),--photos $(PHOTOS_DIR),)
 
-eval: install ## Precision/recall of the grouping on the built-in labelled set
-	$(BIN)/photodup eval
+eval: install ## Precision/recall of the grouping on the built-in labelled set (starts its own service)
+	@port=$$($(BIN)/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	  PRETRAINED=$(PRETRAINED) SERVICE_PORT=$$port $(BIN)/photodup serve & pid=$$!; \
+	  trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT; \
+	  $(BIN)/photodup eval --backend pytorch --url http://127.0.0.1:$$port
+
+ui: install ## Review page for PHOTOS_DIR on http://127.0.0.1:8000 (needs a scanned library and a backend)
+	$(BIN)/photodup ui --library $(or $(PHOTOS_DIR),sample_library)
 
 # --- benchmarks ----------------------------------------------------------------------
 
 bench-local: install ## Benchmark PyTorch vs Triton here, starting each backend itself
 	$(BIN)/photodup bench --start-local
+
+bench-quick: install ## The same, short profile (about a minute or two here)
+	$(BIN)/photodup bench --quick --start-local
 
 bench-grouping: install ## Grouping speed on 10k and 100k synthetic embeddings
 	$(BIN)/photodup bench-grouping

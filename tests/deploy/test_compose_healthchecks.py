@@ -97,10 +97,10 @@ def test_serving_app_has_the_probed_routes() -> None:
 
 
 def test_ui_app_has_the_probed_route(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
     from photodup.ui.app import create_app
     from photodup.ui.settings import UiSettings
-
-    from fastapi.testclient import TestClient
 
     app = create_app(UiSettings(library=tmp_path, host="0.0.0.0"))
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
