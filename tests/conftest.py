@@ -1,7 +1,6 @@
 """Shared pytest fixtures live in tests/fixtures/, one module per real component they start."""
 
 pytest_plugins = [
-    "fixtures.ports",
     "fixtures.photos",
     "fixtures.models",
     "fixtures.service",

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fixtures.ports import free_port
 from fixtures.service import ServiceProcess
+from photodup.processes import free_port
 from photodup.triton import LocalTriton
 
 REPO = Path(__file__).resolve().parents[2]

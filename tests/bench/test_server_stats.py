@@ -8,13 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from fixtures.ports import free_port
 from photodup.bench.server_stats import (
     ServerStats,
     fetch_prometheus,
     pytorch_metrics_delta,
     sum_series,
 )
+from photodup.processes import free_port
 from photodup.serving.batching import BatchStats
 from photodup.serving.metrics import CONTENT_TYPE, ServiceMetrics
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from client.helpers import client_settings
-from fixtures.ports import free_port
 from photodup import contract
 from photodup.client import BackendUnavailableError, InferenceClient, InferenceError
+from photodup.processes import free_port
 
 ONE = np.zeros((1, *contract.INPUT_SHAPE), dtype=np.float32)
 

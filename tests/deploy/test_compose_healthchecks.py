@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from deploy.stack import BASE_FILES, ComposeConfig
-from fixtures.ports import free_port
 from photodup import contract
+from photodup.processes import free_port
 
 PROBES = {
     "inference-pytorch": "http://127.0.0.1:8002/ready",

@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from finder.conftest import finder_settings
-from fixtures.ports import free_port
 from fixtures.service import start_pytorch_service
 from photodup.cli import app
 from photodup.client import InferenceClient
 from photodup.finder.sample import SampleLibrary
 from photodup.finder.scan import ScanError, ScanSummary, scan_library
 from photodup.finder.store import Store
+from photodup.processes import free_port
 
 
 def _by_path(store: Store) -> dict[str, object]:

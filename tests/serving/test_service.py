@@ -14,9 +14,9 @@ import httpx
 import numpy as np
 import pytest
 
-from fixtures.ports import free_port
 from fixtures.service import ServiceProcess, service_env, start_pytorch_service
 from photodup.model.openclip import ImageEmbedder
+from photodup.processes import free_port
 from serving.helpers import (
     assert_error,
     batch_size_counts,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.ports import free_port, wait_http_ok
 from photodup import contract
+from photodup.processes import ChildProcess, free_port
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -22,25 +22,17 @@ def test_command_serves_and_stops_on_signal(
     command = [sys.executable, "-m", "photodup.cli", "triton", "--model-repository"]
     ports = ["--http-port", str(http), "--grpc-port", str(grpc), "--metrics-port", str(metrics)]
     log = tmp_path / "cli.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, str(model_repository), *ports, "--log-file", str(tmp_path / "t.log")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
+    cli = ChildProcess(
+        "photodup triton",
+        [*command, str(model_repository), *ports, "--log-file", str(tmp_path / "t.log")],
+        log,
+    )
+    with cli:
+        cli.wait_http_ok(
+            f"http://127.0.0.1:{http}/v2/models/{contract.TRITON_MODEL_NAME}/ready", timeout_s=180
         )
-    try:
-        wait_http_ok(
-            f"http://127.0.0.1:{http}/v2/models/{contract.TRITON_MODEL_NAME}/ready",
-            timeout_s=180,
-            process=process,
-            describe=lambda: log.read_text(),
-        )
-        process.send_signal(sig)
-        assert process.wait(timeout=60) == 0, log.read_text()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        cli.process.send_signal(sig)
+        assert cli.process.wait(timeout=60) == 0, log.read_text()
     text = log.read_text()
     assert "Triton ready" in text
     assert f"{sig.name} received" in text

@@ -17,11 +17,11 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from fixtures.models import copy_repository, none_export_options
-from fixtures.ports import free_port
 from fixtures.triton import start_triton
 from photodup import contract
 from photodup.export import ExportOptions, export_repository
 from photodup.export.triton_config import render_config
+from photodup.processes import free_port
 from photodup.triton import LocalTriton, TritonLaunchError, TritonPorts, inspect_repository
 
 MODEL = contract.TRITON_MODEL_NAME

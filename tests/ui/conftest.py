@@ -12,11 +12,11 @@ import httpx
 import pytest
 import uvicorn
 
-from fixtures.ports import free_port
 from fixtures.service import ServiceProcess
 from photodup.client import InferenceClient
 from photodup.finder.sample import build_sample_library
 from photodup.finder.scan import scan_library
+from photodup.processes import free_port
 from photodup.ui.app import create_app
 from photodup.ui.settings import UiSettings
 from ui.helpers import UiServer, finder_settings

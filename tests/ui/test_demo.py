@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fixtures.ports import free_port
+from photodup.processes import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,7 @@ from photodup.bench.config import BenchConfig
 from photodup.bench.inputs import BenchInputs
 from photodup.bench.local import (
     first_embedding_seconds,
-    free_port,
     pytorch_process,
-    running,
     triton_model_load_seconds,
 )
 from photodup.bench.served import Target, measure_target
@@ -39,6 +37,7 @@ from photodup.bench.server_stats import (
 from photodup.bench.transport import measure_path, paths_for
 from photodup.client import InferenceClient
 from photodup.contract import TRITON_MODEL_NAME
+from photodup.processes import free_port
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -75,12 +74,11 @@ def _first(started_at: float, client: InferenceClient, one: np.ndarray, name: st
 def local_pytorch(
     config: BenchConfig, log_dir: Path, batching: bool, one: np.ndarray
 ) -> Iterator[tuple[Target, dict[str, Any], str]]:
-    proc = pytorch_process(log_dir, pretrained=config.pretrained, batching=batching)
-    url = f"http://127.0.0.1:{proc.ports['http']}"
-    with running(proc), InferenceClient(url, "pytorch") as client:
+    proc, url = pytorch_process(log_dir, pretrained=config.pretrained, batching=batching)
+    with proc, InferenceClient(url, "pytorch") as client:
         cold = {
             "measured": True,
-            "spawn_to_ready_s": proc.wait_http_ok(f"{url}/ready", STARTUP_TIMEOUT_S),
+            "spawn_to_ready_s": proc.wait_http_ok(f"{url}/ready", STARTUP_TIMEOUT_S, poll_s=0.1),
             "spawn_to_first_embedding_s": _first(proc.started_at, client, one, proc.name),
             "log": str(proc.log_path),
         }

@@ -12,16 +12,17 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from photodup.processes import ChildProcess
 
 #: A few derivations per photo keep demo groups a size a person can review at a glance.
 DEMO_KINDS = ("jpeg_q70", "resize_50", "crop_15", "heic")
@@ -55,50 +56,32 @@ def choose_weights(requested: str | None) -> str:
     return PRETRAINED_NONE
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> ChildProcess:
+    from photodup.processes import ChildProcess
+
+    child = ChildProcess(name, argv, log_dir / f"{name}.log", env=env)
+    child.start()
+    _echo(f"started {name} (pid {child.process.pid}, log {child.log_path})")
+    return child
 
 
-class Child:
-    """A backend process in its own process group, with its output in a log file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
-        _echo(f"started {name} (pid {self.process.pid}, log {self.log_path})")
-
-    def log_tail(self, chars: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
-
-    def stop(self, timeout_s: float = 30.0) -> None:
-        if self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-        except ProcessLookupError:
-            pass
-        _echo(f"stopped {self.name} (exit code {self.process.returncode})")
+def _stop(child: ChildProcess) -> None:
+    if child.poll() is None:
+        code = child.stop(timeout_s=30.0)
+        _echo(f"stopped {child.name} (exit code {code})")
 
 
 def start_backend(
     backend: str, pretrained: str, repository: Path, log_dir: Path
-) -> tuple[Child, str, str]:
+) -> tuple[ChildProcess, str, str]:
     """Start the chosen backend; returns (child, url, protocol)."""
-    env = {**os.environ, "PRETRAINED": pretrained, "PYTHONUNBUFFERED": "1"}
+    from photodup.processes import free_port
+
+    env = {"PRETRAINED": pretrained, "PYTHONUNBUFFERED": "1"}
     cli = [sys.executable, "-m", "photodup.cli"]
     if backend == "pytorch":
-        port = _free_port()
-        child = Child("pytorch-service", [*cli, "serve", "--host", "127.0.0.1", "--port",
+        port = free_port()
+        child = _spawn("pytorch-service", [*cli, "serve", "--host", "127.0.0.1", "--port",
                       str(port)], env, log_dir)  # fmt: skip
         return child, f"http://127.0.0.1:{port}", "http"
     from photodup.export import ExportOptions, export_repository
@@ -109,22 +92,10 @@ def start_backend(
                       instance_kind="cpu")
     )  # fmt: skip
     _echo(f"model repository ready: {result.version_dir}")
-    http, grpc, metrics = _free_port(), _free_port(), _free_port()
+    http, grpc, metrics = free_port(), free_port(), free_port()
     argv = [*cli, "triton", "--model-repository", str(repository), "--http-port", str(http),
             "--grpc-port", str(grpc), "--metrics-port", str(metrics)]  # fmt: skip
-    return Child("triton", argv, env, log_dir), f"http://127.0.0.1:{http}", "http"
-
-
-def wait_ready(child: Child, client: Any, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not client.ready():
-        if child.process.poll() is not None:
-            raise RuntimeError(f"{child.name} exited early; its log:\n{child.log_tail()}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"{child.name} not ready after {timeout_s:.0f} s:\n{child.log_tail()}"
-            )
-        time.sleep(0.5)
+    return _spawn("triton", argv, env, log_dir), f"http://127.0.0.1:{http}", "http"
 
 
 def prepare_library(photos: Path | None, library: Path, sample_photos: int) -> Path:
@@ -159,18 +130,18 @@ def backend_stack(backend: str, pretrained: str, repository: Path) -> Iterator[t
     from photodup.client import InferenceClient
 
     log_dir = Path(tempfile.mkdtemp(prefix="photodup-demo-"))
-    child: Child | None = None
+    child: ChildProcess | None = None
     try:
         child, url, protocol = start_backend(backend, pretrained, repository, log_dir)
         _echo(f"waiting for the {backend} backend at {url} (loading the model takes a while)")
         with InferenceClient(url, backend, protocol=protocol) as client:
-            wait_ready(child, client, timeout_s=600)
+            child.wait_until(client.ready, url, timeout_s=600, poll_s=0.5)
         _echo(f"{backend} backend ready at {url}")
         yield url, protocol
     finally:
         if child is not None:
-            child.stop()
-            if child.process.returncode == 0:
+            _stop(child)
+            if child.poll() == 0:
                 shutil.rmtree(log_dir, ignore_errors=True)  # kept only when something failed
 
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import os
-import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
+from photodup.processes import ChildProcess, ProcessStartError
 from photodup.triton.distribution import (
     TritonLaunchError,
     find_distribution,
@@ -25,19 +20,27 @@ from photodup.triton.distribution import (
 from photodup.triton.repository import inspect_repository
 
 log = logging.getLogger(__name__)
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    # A test run or CLI killed with SIGKILL must not leave tritonserver holding its ports.
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _temp_log() -> Path:
     fd, name = tempfile.mkstemp(prefix="tritonserver-", suffix=".log")
     os.close(fd)
     return Path(name)
+
+
+def _triton_log_tail(path: Path, lines: int) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    # Triton prints wide ASCII tables; keep the lines that carry messages.
+    kept = [line for line in text.splitlines() if line and not line.startswith(("+", "|"))]
+    return "\n".join(kept[-lines:])
+
+
+class _TritonProcess(ChildProcess):
+    def log_tail(self, lines: int = 30) -> str:
+        return _triton_log_tail(self.log_path, lines)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class LocalTriton:
         self.log_verbose = log_verbose
         self.poll_repository_s = poll_repository_s
         self.cache_dir = cache_dir
-        self.process: subprocess.Popen[bytes] | None = None
+        self._child: _TritonProcess | None = None
 
     @property
     def log_path(self) -> Path:
@@ -109,67 +112,45 @@ class LocalTriton:
             cmd += ["--model-control-mode=poll", f"--repository-poll-secs={self.poll_repository_s}"]
         return cmd
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return None if self._child is None else self._child.process
+
     def start(self) -> None:
         inspect_repository(self.model_repository)
         dist = find_distribution()
         backend_dir = prepare_backend_dir(dist, self.cache_dir)
-        env = server_environment(dist, dict(os.environ))
-        with self.log_path.open("wb") as log_file:
-            self.process = subprocess.Popen(
-                self.command(dist.binary, backend_dir),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                # Own process group: a terminal's Ctrl-C reaches us, and we stop Triton in order.
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-        log.info("tritonserver pid %d, log %s", self.process.pid, self.log_path)
+        self._child = _TritonProcess(
+            "tritonserver",
+            self.command(dist.binary, backend_dir),
+            self.log_path,
+            env=server_environment(dist, dict(os.environ)),
+            inherit_env=False,
+            # SIGTERM to tritonserver alone: it drains in-flight requests, then stops its
+            # Python-backend stubs itself. A test run or CLI killed with SIGKILL must not
+            # leave it holding its ports.
+            term_group=False,
+            die_with_parent=True,
+        )
+        self._child.start()
+        log.info("tritonserver pid %d, log %s", self._child.process.pid, self.log_path)
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        # Triton prints wide ASCII tables; keep the lines that carry messages.
-        kept = [line for line in text.splitlines() if line and not line.startswith(("+", "|"))]
-        return "\n".join(kept[-lines:])
+        return _triton_log_tail(self.log_path, lines)
 
     def wait_ready(self, timeout_s: float) -> None:
         """Poll ``/v2/health/ready``; raise TritonLaunchError with the log tail on failure."""
-        deadline = time.monotonic() + timeout_s
-        url = f"{self.http_url}/v2/health/ready"
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                code = None if self.process is None else self.process.returncode
-                raise TritonLaunchError(
-                    f"tritonserver exited with code {code} before it was ready "
-                    f"(log {self.log_path}):\n{self.log_tail()}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url, timeout=2.0).status_code == 200:
-                    return
-            time.sleep(0.25)
-        self.stop()
-        raise TritonLaunchError(
-            f"tritonserver not ready at {url} after {timeout_s:.0f} s "
-            f"(log {self.log_path}):\n{self.log_tail()}"
-        )
+        if self._child is None:
+            raise TritonLaunchError("tritonserver was not started; call start() first")
+        try:
+            self._child.wait_http_ok(f"{self.http_url}/v2/health/ready", timeout_s)
+        except ProcessStartError as exc:
+            self.stop()
+            raise TritonLaunchError(str(exc)) from None
 
     def stop(self, timeout_s: float = 20.0) -> int | None:
         """SIGTERM (Triton drains in-flight requests), then SIGKILL if it hangs."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                log.warning("tritonserver did not stop within %.0f s; killing it", timeout_s)
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        return self.process.returncode
+        return None if self._child is None else self._child.stop(timeout_s)
 
     def __enter__(self) -> LocalTriton:
         self.start()
