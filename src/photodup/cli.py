@@ -43,7 +43,17 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        # A misconfigured or unreachable backend is the user's to fix, not a bug: say what is
+        # wrong without a traceback. Imported here so `photodup --help` stays light.
+        from photodup.client.errors import InferenceError
+
+        if isinstance(exc, InferenceError):
+            typer.echo(f"error: {exc}", err=True)
+            raise SystemExit(2) from None
+        raise
 
 
 if __name__ == "__main__":
