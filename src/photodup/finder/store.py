@@ -10,7 +10,6 @@ API (everything the scan, grouping, actions and the UI use)::
     store.set_embedding(photo_id, vector, model, pretrained)
     store.get_photo(id) -> Photo | None; store.get_photo_by_path(raw: bytes) -> Photo | None
     store.list_photos() -> list[Photo]          # sorted by display path
-    store.photos_by_ids(ids) -> dict[int, Photo]
     store.embeddings(model=None, pretrained=None) -> (ids int64[N], float32[N, 512])
     store.index_state() -> dict[raw path, IndexEntry]   # for incremental scans
     store.remove_photos(ids) -> int; store.remove_missing(seen_paths, keep_prefixes) -> int
@@ -181,10 +180,6 @@ class Store:
             " AND photo_id IS NOT NULL"
         )
         return {int(r["photo_id"]) for r in rows}
-
-    def photos_by_ids(self, ids: Iterable[int]) -> dict[int, Photo]:
-        wanted = set(ids)
-        return {p.id: p for p in self.list_photos() if p.id in wanted}
 
     def embeddings(
         self, model: str | None = None, pretrained: str | None = None
