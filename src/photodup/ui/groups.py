@@ -1,14 +1,20 @@
 """The groups as the page shows them, computed once and reused until something changes.
 
-Grouping reads the whole index, so it is cached. The cache is keyed on a cheap stamp of
-everything that changes groups (the latest scan run's progress, the journal of actions,
-the dismissals), so changes made by another process (``photodup scan``, ``resolve``,
-``undo``) show up too; actions taken here also call :meth:`GroupIndex.invalidate`.
+Grouping reads the whole index, so its result is kept as a :class:`GroupSnapshot`: a view
+of every group (members point at the ``Photo`` rows grouping read; nothing is copied), each
+list order sorted on first use and kept, positions by key for the group view's
+previous/next, and the totals the header shows. A page then costs a stamp query and a
+slice. The snapshot is keyed on a cheap stamp of everything that changes groups (the latest
+scan run's progress, the journal of actions, the dismissals), so changes made by another
+process (``photodup scan``, ``resolve``, ``undo``) show up too; actions taken here and the
+page's own scan also call :meth:`GroupIndex.invalidate`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from photodup.finder.grouping import find_groups
@@ -16,9 +22,9 @@ from photodup.finder.groups import Group
 from photodup.finder.records import Photo
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Store
+from photodup.ui.paging import SortedItems, SortOption, Sorts
 
-#: Sort orders offered on the group list.
-SORTS = ("space", "similarity", "size")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ class GroupView:
     def suggested_name(self) -> str:
         return next(m.photo.display_path for m in self.members if m.suggested)
 
+    @property
+    def largest(self) -> int:
+        """Size in bytes of the group's largest file."""
+        return max(m.photo.size for m in self.members)
+
     @classmethod
     def of(cls, group: Group) -> GroupView:
         number = {p.id: i + 1 for i, p in enumerate(group.members)}
@@ -91,20 +102,81 @@ class GroupView:
         )
 
 
-def sort_groups(groups: list[GroupView], sort: str) -> list[GroupView]:
-    if sort == "similarity":
-        return sorted(groups, key=lambda g: (-g.similarity, -g.reclaimable, g.key))
-    if sort == "size":
-        return sorted(groups, key=lambda g: (-len(g.members), -g.reclaimable, g.key))
-    return sorted(groups, key=lambda g: (-g.reclaimable, g.key))
+def _path_key(g: GroupView) -> tuple[str, str]:
+    name = g.suggested_name
+    return (name.casefold(), name)
+
+
+#: The orders the group list offers. Ties fall to the next value, then to the group key.
+GROUP_SORTS: Sorts[GroupView] = Sorts(
+    SortOption("space", "Space saved", lambda g: g.reclaimable,
+               desc_hint="most space first", asc_hint="least space first"),
+    SortOption("similarity", "Similarity", lambda g: (g.similarity, g.reclaimable),
+               desc_hint="most similar first", asc_hint="least similar first"),
+    SortOption("photos", "Photos", lambda g: (len(g.members), g.reclaimable),
+               desc_hint="most photos first", asc_hint="fewest photos first"),
+    SortOption("size", "File size", lambda g: (g.largest, g.reclaimable),
+               desc_hint="largest file first", asc_hint="smallest file first"),
+    SortOption("path", "Path", _path_key, "asc", desc_hint="Z to A", asc_hint="A to Z"),
+)  # fmt: skip
+SORTS = GROUP_SORTS.names
+
+
+@dataclass(frozen=True)
+class GroupSnapshot:
+    """The groups at one moment: every order the list offers, by key, and the totals."""
+
+    items: SortedItems[GroupView]
+    by_key: dict[str, GroupView]
+    reclaimable: int
+    stamp: object
+    computed_at: float  # time.monotonic()
+    seconds: float  # how long grouping took
+
+    @property
+    def count(self) -> int:
+        return len(self.by_key)
+
+    @classmethod
+    def of(cls, groups: list[Group], stamp: object, seconds: float) -> GroupSnapshot:
+        views = [GroupView.of(g) for g in groups]
+        return cls(
+            items=SortedItems(views, GROUP_SORTS, ident=lambda g: g.key),
+            by_key={v.key: v for v in views},
+            reclaimable=sum(v.reclaimable for v in views),
+            stamp=stamp,
+            computed_at=time.monotonic(),
+            seconds=seconds,
+        )
+
+
+def _scan_progress_only(old: object, new: object) -> bool:
+    """True if the only change is the progress of the same, still running scan."""
+    if not (isinstance(old, tuple) and isinstance(new, tuple)):
+        return False
+    (gen_a, scan_a, journal_a), (gen_b, scan_b, journal_b) = old, new
+    if gen_a != gen_b or journal_a != journal_b or scan_a is None or scan_b is None:
+        return False
+    return bool(scan_a[0] == scan_b[0] and scan_a[1] == scan_b[1] == "running")
 
 
 class GroupIndex:
-    def __init__(self, store: Store, settings: FinderSettings) -> None:
+    """Grouping is the expensive part (it reads the whole index): computed once per change.
+
+    A snapshot is reused until the stamp changes. While a scan runs the stamp changes with
+    every committed batch; regrouping a large library that often would make every page wait
+    for it, so during a scan the groups are recomputed at most every ``scan_refresh_s``
+    (or ten times the last grouping time, if longer). Actions ask for ``fresh=True``.
+    """
+
+    def __init__(
+        self, store: Store, settings: FinderSettings, *, scan_refresh_s: float = 5.0
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.scan_refresh_s = scan_refresh_s
         self._lock = threading.Lock()
-        self._cached: tuple[object, list[GroupView]] | None = None
+        self._cached: GroupSnapshot | None = None
         self._generation = 0
 
     def invalidate(self) -> None:
@@ -127,11 +199,31 @@ class GroupIndex:
         )
         return (self._generation, scan, journal)
 
-    def all(self, sort: str = "space") -> list[GroupView]:
+    def _recent(self, cached: GroupSnapshot, stamp: object) -> bool:
+        """Good enough while a scan runs: only its progress changed, and not long ago."""
+        age = time.monotonic() - cached.computed_at
+        return _scan_progress_only(cached.stamp, stamp) and age < max(
+            self.scan_refresh_s, 10 * cached.seconds
+        )
+
+    def snapshot(self, *, fresh: bool = False) -> GroupSnapshot:
+        """The current groups; ``fresh`` never serves groups from before a scan's progress."""
         with self._lock:
             with self.store.lock:
                 stamp = self._stamp()
-                if self._cached is None or self._cached[0] != stamp:
-                    groups = find_groups(self.store, self.settings)
-                    self._cached = (stamp, [GroupView.of(g) for g in groups])
-            return sort_groups(self._cached[1], sort)
+            cached = self._cached
+            if cached is not None and (
+                cached.stamp == stamp or (not fresh and self._recent(cached, stamp))
+            ):
+                return cached
+            started = time.perf_counter()
+            with self.store.lock:
+                groups = find_groups(self.store, self.settings)
+            seconds = time.perf_counter() - started
+            self._cached = GroupSnapshot.of(groups, stamp, seconds)
+            log.debug("grouped the library into %d groups in %.2f s", len(groups), seconds)
+            return self._cached
+
+    def all(self, sort: str = "space") -> tuple[GroupView, ...]:
+        """Every group in one of the list's orders (its natural direction)."""
+        return self.snapshot().items.ordered(sort, GROUP_SORTS[sort].default_order)

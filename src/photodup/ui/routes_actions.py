@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
@@ -15,7 +16,8 @@ from photodup.finder.actions import (
     undo_action,
 )
 from photodup.ui.app import filesize
-from photodup.ui.groups import SORTS
+from photodup.ui.groups import GROUP_SORTS, GroupView
+from photodup.ui.paging import ListQuery, http_query
 from photodup.ui.security import verified_form
 from photodup.ui.state import Flash, State, UiState
 
@@ -27,24 +29,37 @@ def _redirect(
 ) -> RedirectResponse:
     if flash is not None:
         params["flash"] = state.flash(flash)
-    query = f"?{urlencode(params)}" if params else ""
+    sep = "&" if "?" in path else "?"  # ``path`` may carry the list's order already
+    query = f"{sep}{urlencode(params)}" if params else ""
     # 303: the browser follows with a GET, so reloading the result page repeats nothing.
     return RedirectResponse(path + query, status_code=303)
 
 
-def _after_group(state: UiState, position: int, sort: str) -> str:
+def _list_query(state: UiState, form: Any) -> ListQuery:
+    """The list order the form was submitted from (its hidden sort/order/per_page fields)."""
+    fields = {k: str(form[k]) for k in ("sort", "order", "per_page") if k in form}
+    return http_query(fields, GROUP_SORTS, state.settings.page_size)
+
+
+def _after_group(state: UiState, position: int, query: ListQuery) -> str:
     """Where to go once a group is dealt with: the group now at the same place, if any."""
-    remaining = state.groups.all(sort)
+    remaining = state.groups.snapshot(fresh=True).items.ordered(query.sort, query.order)
     if not remaining:
-        return "/groups"
-    return f"/groups/{remaining[min(position, len(remaining) - 1)].key}"
+        return f"/groups{query.suffix(page=1)}"
+    return f"/groups/{remaining[min(position, len(remaining) - 1)].key}{query.suffix(page=1)}"
+
+
+def _find(state: UiState, key: str, query: ListQuery) -> tuple[GroupView, int] | None:
+    """The group, from groups as fresh as the index, and its place in the list's order."""
+    snapshot = state.groups.snapshot(fresh=True)
+    position = snapshot.items.position(key, query.sort, query.order)
+    return None if position is None else (snapshot.by_key[key], position)
 
 
 @router.post("/groups/{key}/keep")
 async def keep(key: str, request: Request, state: State) -> RedirectResponse:
     form = await verified_form(request, state.csrf_token)
-    sort = str(form.get("sort", "space"))
-    sort = sort if sort in SORTS else "space"
+    query = _list_query(state, form)
     try:
         keeper_id = int(str(form.get("keeper", "")))
     except ValueError:
@@ -52,11 +67,10 @@ async def keep(key: str, request: Request, state: State) -> RedirectResponse:
 
     def run() -> tuple[Flash, str]:
         with state.action_lock:
-            groups = state.groups.all(sort)
-            found = [i for i, g in enumerate(groups) if g.key == key]
-            if not found:
+            found = _find(state, key, query)
+            if found is None:
                 raise HTTPException(404, f"group {key} no longer exists; it may be resolved")
-            group = groups[found[0]]
+            group, position = found
             members = {m.photo.id: m.photo for m in group.members}
             if keeper_id not in members:
                 raise HTTPException(400, f"photo {keeper_id} is not in group {key}")
@@ -75,37 +89,36 @@ async def keep(key: str, request: Request, state: State) -> RedirectResponse:
             f"Kept {keeper.display_path}; moved {photos} photo{'s' if photos != 1 else ''}"
             f" ({filesize(result.bytes_moved)}) to the quarantine."
         )
-        after = _after_group(state, found[0], sort)
+        after = _after_group(state, position, query)
         if result.problems:
             left = "Some files were left in place:"
             return Flash(f"{text} {left}", "warning", result.problems), after
         return Flash(text, "success"), after
 
     flash, after = await run_in_threadpool(run)
-    return _redirect(state, after, flash, sort=sort)
+    return _redirect(state, after, flash)
 
 
 @router.post("/groups/{key}/dismiss")
 async def dismiss(key: str, request: Request, state: State) -> RedirectResponse:
     form = await verified_form(request, state.csrf_token)
-    sort = str(form.get("sort", "space"))
-    sort = sort if sort in SORTS else "space"
+    query = _list_query(state, form)
 
     def run() -> tuple[Flash, str]:
         with state.action_lock:
-            groups = state.groups.all(sort)
-            found = [i for i, g in enumerate(groups) if g.key == key]
-            if not found:
+            found = _find(state, key, query)
+            if found is None:
                 raise HTTPException(404, f"group {key} no longer exists")
-            ids = [m.photo.id for m in groups[found[0]].members]
+            ids = [m.photo.id for m in found[0].members]
+            position = found[1]
             with state.store.lock:
                 dismiss_group(state.store, ids, group_key=key)
             state.groups.invalidate()
         text = f"Marked {len(ids)} photos as not duplicates; they will not be grouped again."
-        return Flash(text, "success"), _after_group(state, found[0], sort)
+        return Flash(text, "success"), _after_group(state, position, query)
 
     flash, after = await run_in_threadpool(run)
-    return _redirect(state, after, flash, sort=sort)
+    return _redirect(state, after, flash)
 
 
 @router.post("/undo")
@@ -135,7 +148,8 @@ async def undo(request: Request, state: State) -> RedirectResponse:
 
     flash = await run_in_threadpool(run)
     if back.startswith("/groups/") and not flash.problems:
-        back = "/groups"  # the page we came from may show a group that changed
+        # The page we came from may show a group that changed: back to the list, same order.
+        back = "/groups" + "".join(back.partition("?")[1:])
     return _redirect(state, back, flash)
 
 

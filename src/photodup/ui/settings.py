@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from photodup.client.client import DEFAULT_URLS
 from photodup.settings import Backend, get_client_settings
+from photodup.ui.paging import MAX_PER_PAGE
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
@@ -50,6 +51,8 @@ class UiSettings(BaseSettings):
     thumb_size: int = Field(default=360, ge=64, le=2048)
     #: Longest side of the on-demand full-size view (larger photos are scaled down).
     full_max_side: int = Field(default=4096, ge=256)
+    #: Groups per page of the group list (``?per_page=`` overrides it, up to 200).
+    page_size: int = Field(default=48, ge=1, le=MAX_PER_PAGE)
 
     def backend_choices(self) -> list[BackendChoice]:
         """The backends to offer, first the default; a malformed entry raises ValueError."""

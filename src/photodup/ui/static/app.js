@@ -53,19 +53,35 @@
     }
   }
 
-  // --- group list: j/k moves a focus ring, Enter opens ------------------------------------
+  // --- lists: j/k moves a focus ring, Enter opens, arrows turn the page ------------------
   let focused = -1;
+  function focusCard(cards, index, smooth) {
+    focused = index;
+    cards.forEach((c, i) => c.classList.toggle("focused", i === focused));
+    cards[focused].scrollIntoView({ block: "nearest", behavior: smooth ? "smooth" : "auto" });
+  }
+
   function listKeys(event) {
-    const cards = $$(".group-card");
+    const cards = $$(".list-card");
+    switch (event.key) {
+      case "ArrowLeft": go($("#page-prev")); return true;
+      case "ArrowRight": go($("#page-next")); return true;
+      default: break;
+    }
     if (!cards.length) return false;
     if (event.key === "j" || event.key === "k") {
-      focused = Math.max(0, Math.min(cards.length - 1, focused + (event.key === "j" ? 1 : -1)));
-      cards.forEach((c, i) => c.classList.toggle("focused", i === focused));
-      cards[focused].scrollIntoView({ block: "nearest", behavior: "smooth" });
+      focusCard(cards, Math.max(0, Math.min(cards.length - 1, focused + (event.key === "j" ? 1 : -1))), true);
       return true;
     }
     if (event.key === "Enter" && focused >= 0) { go(cards[focused]); return true; }
     return false;
+  }
+
+  // Back from a group (its link ends in #g-KEY): carry on from that card.
+  if (page === "groups" && window.location.hash.startsWith("#g-")) {
+    const cards = $$(".list-card");
+    const index = cards.findIndex((c) => "#" + c.id === window.location.hash);
+    if (index >= 0) focusCard(cards, index, false);
   }
 
   document.addEventListener("keydown", (event) => {
@@ -75,7 +91,7 @@
     else if (page === "groups") handled = listKeys(event);
     if (!handled) {
       if (event.key === "u") { submitUndo(); handled = true; }
-      else if (event.key === "g") { window.location.href = "/groups"; handled = true; }
+      else if (event.key === "g") { window.location.href = $("#back-to-list") ? $("#back-to-list").href : "/groups"; handled = true; }
       else if (event.key === "o") { window.location.href = "/"; handled = true; }
     }
     if (handled) event.preventDefault();
