@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
 from fixtures.service import ServiceProcess
 from photodup.client import InferenceClient
 from photodup.finder.sample import build_sample_library
 from photodup.finder.scan import scan_library
-from photodup.processes import free_port
-from photodup.ui.app import create_app
-from photodup.ui.settings import UiSettings
-from ui.helpers import UiServer, finder_settings
+from ui.helpers import UiServer, finder_settings, serve_ui
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -64,27 +57,8 @@ def library(scanned_template: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def ui_server(library: Path, pytorch_service: ServiceProcess) -> Iterator[UiServer]:
     """``photodup ui``'s app under a real uvicorn on a free loopback port."""
-    port = free_port()
-    settings = UiSettings(
-        library=library, host="127.0.0.1", port=port, backends=f"pytorch={pytorch_service.url}"
-    )
-    app = create_app(settings, finder_settings())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="ui-server", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the UI server did not start")
-        time.sleep(0.05)
-    assert httpx.get(url + "/api/scan").status_code == 200
-    try:
-        yield UiServer(url, library, app)
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        assert not thread.is_alive(), "the UI server did not stop"
+    with serve_ui(library, f"pytorch={pytorch_service.url}") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
