@@ -166,6 +166,21 @@ def test_bad_list_parameters_get_a_clear_4xx(
         assert named in reply.json()["detail"], reply.text
 
 
+def test_identical_files_cannot_be_marked_not_duplicates(
+    large_server: UiServer, store_groups: dict[str, Group]
+) -> None:
+    key = next(k for k, g in store_groups.items() if g.kind == "exact")
+    with httpx.Client(base_url=large_server.url, timeout=60) as client:
+        view = client.get(f"/groups/{key}").text
+        assert re.search(r'<button type="button"[^>]*id="dismiss-button" disabled', view)
+        token = re.findall(r'name="csrf-token" content="([^"]+)"', view)[0]
+        reply = client.post(f"/groups/{key}/dismiss", data={"csrf_token": token})
+        assert reply.status_code == 400 and "byte-identical" in reply.json()["detail"]
+    with Store.open(large_server.library) as store:
+        assert store.dismissed_sets() == []
+        assert store.conn.execute("SELECT count(*) FROM actions").fetchone()[0] == 0
+
+
 def test_browse_sort_and_navigate_ten_thousand_groups(
     large_server: UiServer, store_groups: dict[str, Group], page: Any
 ) -> None:

@@ -112,7 +112,12 @@ async def dismiss(key: str, request: Request, state: State) -> RedirectResponse:
             ids = [m.photo.id for m in found[0].members]
             position = found[1]
             with state.store.lock:
-                dismiss_group(state.store, ids, group_key=key)
+                try:
+                    dismiss_group(state.store, ids, group_key=key)
+                except ValueError:  # fewer than two distinct contents
+                    raise HTTPException(
+                        400, f"group {key}: its files are byte-identical, so they are duplicates"
+                    ) from None
             state.groups.invalidate()
         text = f"Marked {len(ids)} photos as not duplicates; they will not be grouped again."
         return Flash(text, "success"), _after_group(state, position, query)

@@ -40,7 +40,11 @@
     }
     switch (event.key) {
       case "Enter": $("#keep-button").form.requestSubmit($("#keep-button")); return true;
-      case "n": $("#dismiss-button").form.requestSubmit($("#dismiss-button")); return true;
+      case "n": {
+        const dismiss = $("#dismiss-button");
+        if (!dismiss.disabled) dismiss.form.requestSubmit(dismiss); // not for identical files
+        return true;
+      }
       case "j": case "ArrowRight": go($("#next-group")); return true;
       case "k": case "ArrowLeft": go($("#prev-group")); return true;
       case "f": {
