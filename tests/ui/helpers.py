@@ -75,7 +75,7 @@ def sort_value(sort: str, group: Group) -> tuple[object, ...]:
 
 def card_data(page: Any) -> list[dict[str, str]]:
     """The data attributes of every group card on the page, in page order."""
-    return page.eval_on_selector_all(".group-card", "els => els.map(e => ({...e.dataset}))")  # type: ignore[no-any-return]
+    return page.eval_on_selector_all(".group-card", "els => els.map(e => ({...e.dataset}))")
 
 
 def check_card_matches_store(card: dict[str, str], group: Group) -> None:

@@ -75,7 +75,7 @@ def large_server(large_library: Path) -> Iterator[UiServer]:
 
 
 def _summary(page: Any) -> dict[str, str]:
-    return page.locator("#page-summary").evaluate("e => ({...e.dataset})")  # type: ignore[no-any-return]
+    return page.locator("#page-summary").evaluate("e => ({...e.dataset})")
 
 
 def _check_sorted(
