@@ -147,8 +147,8 @@ def plan_resolve(
         src = photo.abs_path(library)
         moves.append(Move(photo.path, quarantine / os.fsdecode(photo.path), photo.size,
                           photo.sha256, photo.id))  # fmt: skip
-        indexed = _indexed_in(store, src.parent) | {keeper_abs}
-        for car in find_sidecars(src, exclude=indexed):
+        indexed = _indexed_in(store, src.parent)
+        for car in find_sidecars(src, exclude=indexed | {keeper_abs}):
             # A sidecar also owned by a photo that stays (the keeper, IMG_1.HEIC beside
             # IMG_1.JPG) stays; one shared by two moved photos moves once.
             if car in planned or _sidecar_owners(car, indexed) & staying:

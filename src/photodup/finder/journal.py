@@ -144,7 +144,24 @@ def _recover(store: Store) -> list[str]:
             notes.append(_settle(store, row, src, dst, FORWARD[status], forward=True))
         else:
             notes.append(_settle(store, row, dst, src, BACKWARD[status], forward=False))
+    _close_finished_undos(store, {int(r["action_id"]) for r in rows})
     return notes
+
+
+def _close_finished_undos(store: Store, action_ids: set[int]) -> None:
+    """An undo killed after its last file went back is complete: mark its action undone."""
+    for action_id in action_ids:
+        left = store.conn.execute(
+            "SELECT sum(status='restored') AS back, sum(status NOT IN ('restored', 'failed'))"
+            " AS out FROM moves WHERE action_id=?",
+            (action_id,),
+        ).fetchone()
+        if left["back"] and not left["out"]:
+            with store.transaction() as conn:
+                conn.execute(
+                    "UPDATE actions SET undone_at=? WHERE id=? AND undone_at IS NULL",
+                    (time.time(), action_id),
+                )
 
 
 def recent_actions(store: Store, limit: int = 8) -> list[dict[str, Any]]:
