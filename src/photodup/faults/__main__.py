@@ -13,7 +13,7 @@ from photodup.faults.library import build_template, contents, fresh_copy, index_
 from photodup.faults.runner import Scene, Tally, kill_run, race_run
 
 
-def _scenes(work: Path, template: Path) -> list[Scene]:
+def _scenes(work: Path, template: Path, photos: int, copies: int) -> list[Scene]:
     scenes = []
     shm = Path("/dev/shm")
     places = {"same-fs": work / "q-same"}
@@ -21,7 +21,11 @@ def _scenes(work: Path, template: Path) -> list[Scene]:
         places["dev-shm"] = Path(tempfile.mkdtemp(prefix="photodup-faults-", dir=shm))
     for name, quarantine in places.items():
         lib = fresh_copy(template, work / f"lib-{name}")
-        scenes.append(Scene(lib, quarantine, contents(lib, quarantine), name != "same-fs"))
+        scene = Scene(lib, quarantine, contents(lib, quarantine), name != "same-fs")
+        # Per group: the copies but the keeper, and one sidecar.
+        scene.files_per_undo = copies
+        scene.files_per_resolve = photos * copies
+        scenes.append(scene)
     return scenes
 
 
@@ -37,9 +41,9 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="photodup-faults-") as tmp:
         work = Path(tmp)
-        template = build_template(work / "template", photos=args.photos)
+        template = build_template(work / "template", photos=args.photos, copies=3)
         index_library(template)
-        scenes = _scenes(work, template)
+        scenes = _scenes(work, template, args.photos, 3)
         try:
             while time.monotonic() - started < args.seconds and tally.kills < args.min_kills:
                 scene = scenes[tally.runs % len(scenes)]

@@ -18,9 +18,9 @@ from photodup.finder.journal import recover_pending
 from photodup.finder.store import Store
 
 #: Journalled steps a process can be killed at (see photodup.finder.faultpoint), by route,
-#: with the most times each is reached in one run over the suite's library.
-SAME_FS_POINTS = {"claimed": 12, "renamed": 12}
-CROSS_FS_POINTS = {"claimed": 12, "copying": 30, "copied": 12, "verified": 12, "removed": 12}
+#: with about how many times each is reached per file moved (a photo is 3 MiB: 3 chunks).
+SAME_FS_POINTS = {"claimed": 1, "renamed": 1}
+CROSS_FS_POINTS = {"claimed": 1, "copying": 3, "copied": 1, "verified": 1, "removed": 1}
 
 
 @dataclass
@@ -47,6 +47,8 @@ class Scene:
     quarantine: Path
     expected: Counter[str]
     cross_fs: bool = False
+    files_per_resolve: int = 12
+    files_per_undo: int = 3
     #: How long the last unkilled run of each command took: random kills land inside it.
     durations: dict[str, float] = field(default_factory=dict)
 
@@ -93,10 +95,13 @@ def kill_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
     """One run of resolve or undo, killed at a fault point or at a random time."""
     op = "undo" if has_quarantined(scene) else "resolve"
     points = CROSS_FS_POINTS if scene.cross_fs else SAME_FS_POINTS
+    # resolve --all moves every copy and sidecar; an undo puts back one group's action.
+    files = scene.files_per_resolve if op == "resolve" else scene.files_per_undo
     began = time.monotonic()
     if rng.random() < 0.6:
         name = rng.choice(sorted(points))
-        fault = f"{'restore_' if op == 'undo' else ''}{name}:{rng.randint(1, points[name])}"
+        count = rng.randint(1, max(1, points[name] * files))
+        fault = f"{'restore_' if op == 'undo' else ''}{name}:{count}"
         proc = start(scene, op, fault)
         proc.communicate(timeout=120)
         killed = proc.returncode == -signal.SIGKILL
