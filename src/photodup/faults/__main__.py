@@ -11,6 +11,7 @@ from pathlib import Path
 
 from photodup.faults.library import build_template, contents, fresh_copy, index_library
 from photodup.faults.runner import Scene, Tally, kill_run, race_run
+from photodup.faults.scanning import scan_faults
 
 
 def _scenes(work: Path, template: Path, photos: int, copies: int) -> list[Scene]:
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--min-kills", type=int, default=100, help="stop after this many...")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--photos", type=int, default=4)
+    parser.add_argument("--scan-kills", type=int, default=6, help="0: no scan, no backend")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     tally = Tally()
@@ -44,6 +46,9 @@ def main() -> None:
         template = build_template(work / "template", photos=args.photos, copies=3)
         index_library(template)
         scenes = _scenes(work, template, args.photos, 3)
+        if args.scan_kills:
+            scan_faults(work, template, rng, tally, args.scan_kills)
+            print(f"scan and backend: {tally.runs} runs, {tally.kills} kills", flush=True)
         try:
             while time.monotonic() - started < args.seconds and tally.kills < args.min_kills:
                 scene = scenes[tally.runs % len(scenes)]
