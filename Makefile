@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps test lint export serve-pytorch serve-triton demo \
         bench bench-local bench-quick bench-grouping eval ui up-pytorch up-triton up-gpu-triton down logs \
-        docker-export compose-config clean bench-ui
+        docker-export compose-config clean bench-ui faults
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -48,6 +48,12 @@ system-deps: ## Debian packages the browser tests need (chromium, chromium-drive
 test: install system-deps ## Run the whole test suite (does its own setup)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+FAULTS_SECONDS ?= 420
+FAULTS_KILLS ?= 100
+
+faults: install ## kill -9 resolve/undo/scan at >= FAULTS_KILLS points; check by SHA-256 that no photo is lost
+	$(BIN)/python -m photodup.faults --seconds $(FAULTS_SECONDS) --min-kills $(FAULTS_KILLS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check src tests

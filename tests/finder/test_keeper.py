@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
+
 from finder.test_grouping import make_photo
 from photodup.finder.keeper import choose_keeper
 
@@ -53,3 +58,33 @@ def test_then_metadata_then_earliest_capture_then_path() -> None:
     b = make_photo(6, size=5_000, path=b"x.jpg")
     ranked, reason = choose_keeper([a, b])
     assert ranked[0].id == 6 and reason == "identical quality; shortest path"
+
+
+def test_on_a_real_library_the_original_jpeg_is_kept_over_its_png_copy(
+    tmp_path: Path, real_photo_images: dict[str, Image.Image]
+) -> None:
+    """Real files through examine and grouping: the PNG re-save is lossless and 5x larger,
+    yet the camera JPEG (with its EXIF) is the original and is kept."""
+    from finder.test_actions import _index
+    from photodup.finder.grouping import find_groups
+    from photodup.finder.sample import camera_exif
+    from photodup.finder.settings import FinderSettings
+
+    lib = tmp_path / "library"
+    (lib / "camera").mkdir(parents=True)
+    (lib / "exports").mkdir()
+    img = real_photo_images["chelsea"]
+    img.save(lib / "camera/IMG_0001.jpg", "JPEG", quality=90,
+             exif=camera_exif(0, datetime(2024, 5, 1, 10, 0, 0)))  # fmt: skip
+    Image.open(lib / "camera/IMG_0001.jpg").save(lib / "exports/IMG_0001.png")
+    store, photos = _index(lib)
+    jpeg, png = photos["camera/IMG_0001.jpg"], photos["exports/IMG_0001.png"]
+    assert png.size > 2 * jpeg.size and (png.width, png.height) == (jpeg.width, jpeg.height)
+    assert jpeg.has_metadata and not png.has_metadata
+
+    [group] = find_groups(store, FinderSettings(use_embeddings="off"))
+
+    assert [p.display_path for p in group.members] == [jpeg.display_path, png.display_path]
+    assert group.keeper_reason.startswith("same resolution; original format JPEG")
+    assert group.keeper_reason.endswith("rather than a PNG re-save")
+    store.close()

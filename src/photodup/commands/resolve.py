@@ -10,6 +10,8 @@ import typer
 if TYPE_CHECKING:
     from photodup.finder.groups import Group
     from photodup.finder.records import Photo
+    from photodup.finder.settings import FinderSettings
+    from photodup.finder.store import Store
 
 
 def _pick_keeper(group: Group, keep: str | None) -> Photo:
@@ -42,8 +44,8 @@ def resolve(
     ] = None,
 ) -> None:
     """Move duplicates aside, never deleting. Changed files are refused; undo restores."""
-    from photodup.finder.actions import quarantine_root, resolve_group
-    from photodup.finder.grouping import find_groups
+    from photodup.finder.actions import quarantine_root, recover_pending
+    from photodup.finder.lock import LibraryBusy, hold_library
     from photodup.finder.settings import get_finder_settings
     from photodup.finder.store import Store
 
@@ -52,36 +54,67 @@ def resolve(
     if keep is not None and all_groups:
         raise typer.BadParameter("--keep goes with one group key, not with --all")
     settings = get_finder_settings(db_path=db, quarantine_dir=quarantine)
-    refused = 0
     with Store.open(library, settings.db_path) as store:
-        groups = find_groups(store, settings)
-        if group is not None:
-            groups = [g for g in groups if g.key == group]
-            if not groups:
-                typer.echo(f"no group {group} in {store.library} (run photodup groups)", err=True)
-                raise typer.Exit(1)
-        target = quarantine_root(store, settings.quarantine_dir)
-        verb = "would move" if dry_run else "moved"
-        for g in groups:
-            keeper = _pick_keeper(g, keep)
-            others = [p for p in g.members if p.id != keeper.id]
-            reason = g.keeper_reason if keeper.id == g.keeper.id else "chosen with --keep"
-            typer.echo(f"group {g.key}: keep {keeper.display_path} ({reason})")
-            result = resolve_group(
-                store, keeper, others, quarantine=target, group_key=g.key, dry_run=dry_run
-            )
-            for move in result.moved:
-                typer.echo(f"  {verb} {move.src_display} -> {move.dst}")
-            for problem in result.problems:
-                typer.echo(f"  NOT moved {problem.path}: {problem.reason}", err=True)
-            refused += len(result.problems)
-            if result.action_id is not None:
-                typer.echo(f"  action {result.action_id} (undo: photodup undo {library})")
-    if not groups:
-        typer.echo("no duplicate groups")
+        try:
+            with hold_library(store.library, "photodup resolve"):
+                # Settle interrupted moves before groups are computed, so a group a crash
+                # left half-way is seen whole again (and resolved on this run).
+                for note in recover_pending(store):
+                    typer.echo(f"recovered: {note}", err=True)
+                target = quarantine_root(store, settings.quarantine_dir)
+                refused = _resolve_groups(store, settings, target, group, keep, dry_run)
+        except LibraryBusy as exc:
+            typer.echo(f"not resolved: {exc}", err=True)
+            raise typer.Exit(3) from None
     if refused:
         typer.echo(f"{refused} file(s) were left in place; scan again and retry", err=True)
         raise typer.Exit(2)
+
+
+def _resolve_groups(
+    store: Store,
+    settings: FinderSettings,
+    target: Path,
+    group: str | None,
+    keep: str | None,
+    dry_run: bool,
+) -> int:
+    """Resolve the chosen groups; returns how many files were refused."""
+    from photodup.finder.actions import resolve_group
+    from photodup.finder.grouping import find_groups
+
+    groups = find_groups(store, settings)
+    if group is not None:
+        groups = [g for g in groups if g.key == group]
+        if not groups:
+            typer.echo(f"no group {group} in {store.library} (run photodup groups)", err=True)
+            raise typer.Exit(1)
+    if not groups:
+        typer.echo("no duplicate groups")
+    verb = "would move" if dry_run else "moved"
+    refused = 0
+    for g in groups:
+        keeper = _pick_keeper(g, keep)
+        others = [p for p in g.members if p.id != keeper.id]
+        reason = g.keeper_reason if keeper.id == g.keeper.id else "chosen with --keep"
+        typer.echo(f"group {g.key}: keep {keeper.display_path} ({reason})")
+        result = resolve_group(
+            store, keeper, others, quarantine=target, group_key=g.key, dry_run=dry_run
+        )
+        for move in result.moved:
+            typer.echo(f"  {verb} {move.src_display} -> {move.dst}")
+        for same in result.same_file:
+            typer.echo(f"  kept {same.path}: {same.reason.removeprefix('not moved: ')}")
+        if result.refused_group:
+            typer.echo(f"  GROUP REFUSED: {result.problems[0].reason}", err=True)
+            refused += len(others)
+            continue
+        for problem in result.problems:
+            typer.echo(f"  NOT moved {problem.path}: {problem.reason}", err=True)
+        refused += len(result.problems)
+        if result.action_id is not None:
+            typer.echo(f"  action {result.action_id} (undo: photodup undo {store.library})")
+    return refused
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,7 @@ def undo(
 ) -> None:
     """Restore moved photos to their exact original path, never over a file now there."""
     from photodup.finder.actions import NothingToUndo, undo_action
+    from photodup.finder.lock import LibraryBusy, hold_library
     from photodup.finder.settings import get_finder_settings
     from photodup.finder.store import Store
 
@@ -33,10 +34,14 @@ def undo(
             _print_actions(store)
             return
         try:
-            result = undo_action(store, action)
+            with hold_library(store.library, "photodup undo"):
+                result = undo_action(store, action)
         except NothingToUndo as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from None
+        except LibraryBusy as exc:
+            typer.echo(f"not undone: {exc}", err=True)
+            raise typer.Exit(3) from None
     if result.kind == "dismiss":
         typer.echo(f"action {result.action_id}: the 'not duplicates' mark is removed")
         return
@@ -48,7 +53,8 @@ def undo(
     if result.unindexed:
         typer.echo(f"{result.unindexed} restored photo(s) are not in the index: scan again")
     if not result.complete:
-        typer.echo("fix the problems above and run the same undo again", err=True)
+        if result.restored or any(p.path != f"action {result.action_id}" for p in result.problems):
+            typer.echo("fix the problems above and run the same undo again", err=True)
         raise typer.Exit(2)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from photodup.finder.candidates import NodeData, burst_pairs, embedding_pairs, phash_pairs
-from photodup.finder.groups import Group, Pair, build_group
+from photodup.finder.groups import Group, Pair, build_group, with_hard_links
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Photo, Store
 
@@ -233,6 +233,10 @@ def find_groups(
                 "and perceptual hashes only; set PHOTODUP_USE_EMBEDDINGS=on to use them anyway"
             )
     embeddings = store.embeddings(*tag) if tag is not None else (np.empty(0), np.empty((0, 512)))
-    return group_photos(
+    groups = group_photos(
         photos, embeddings, settings, dismissed=store.dismissed_sets(), signals=signals
     )
+    # Hard links are one file: they free nothing (seen on disk, so after grouping).
+    groups = [with_hard_links(g, store.library) for g in groups]
+    groups.sort(key=lambda g: (-g.bytes_reclaimable, g.key))
+    return groups

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from photodup.finder.keeper import choose_keeper
@@ -35,6 +37,9 @@ class Group:
     bytes_reclaimable: int  # size of everything but the keeper
     max_similarity: float  # over linked pairs, in [0, 1] (pHash as 1 - distance/64)
     min_similarity: float
+    #: Members that are hard links of the keeper (same st_dev and st_ino): the same file
+    #: under another name, so never counted in ``bytes_reclaimable`` nor moved.
+    same_file_as_keeper: tuple[int, ...] = ()
 
     @property
     def keeper(self) -> Photo:
@@ -51,6 +56,9 @@ class Group:
             "keeper_id": self.keeper.id,
             "keeper_reason": self.keeper_reason,
             "bytes_reclaimable": self.bytes_reclaimable,
+            "same_file_as_keeper": [
+                p.display_path for p in self.members if p.id in self.same_file_as_keeper
+            ],
             "max_similarity": round(self.max_similarity, 6),
             "min_similarity": round(self.min_similarity, 6),
             "signals": self.signals,
@@ -118,3 +126,31 @@ def build_group(
         max_similarity=max(sims),
         min_similarity=min(sims),
     )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def with_hard_links(group: Group, library: Path) -> Group:
+    """``group`` with hard links seen: a file counts once, and links of the keeper not at all."""
+    seen: set[tuple[int, int]] = set()
+    same: list[int] = []
+    reclaimable = 0
+    for i, photo in enumerate(group.members):
+        ident = _identity(photo.abs_path(library))
+        if ident is not None and ident in seen:
+            if i > 0 and ident == _identity(group.keeper.abs_path(library)):
+                same.append(photo.id)
+            continue
+        if ident is not None:
+            seen.add(ident)
+        if i > 0:
+            reclaimable += photo.size
+    if not same and reclaimable == group.bytes_reclaimable:
+        return group
+    return replace(group, bytes_reclaimable=reclaimable, same_file_as_keeper=tuple(same))

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from photodup.finder.actions import (
+    LibraryBusy,
     NothingToUndo,
     dismiss_group,
     resolve_group,
@@ -76,23 +77,29 @@ async def keep(key: str, request: Request, state: State) -> RedirectResponse:
                 raise HTTPException(400, f"photo {keeper_id} is not in group {key}")
             keeper = members.pop(keeper_id)
             with state.store.lock:
-                result = resolve_group(
-                    state.store,
-                    keeper,
-                    list(members.values()),
-                    quarantine=state.quarantine,
-                    group_key=key,
-                )
+                try:
+                    result = resolve_group(
+                        state.store,
+                        keeper,
+                        list(members.values()),
+                        quarantine=state.quarantine,
+                        group_key=key,
+                    )
+                except LibraryBusy as exc:
+                    return Flash(f"Nothing moved: {exc}.", "error"), f"/groups/{key}"
             state.groups.invalidate()
+        if result.refused_group:
+            return Flash("Nothing moved:", "error", result.problems), f"/groups/{key}"
         photos = sum(1 for m in result.moved if not m.sidecar)
         text = (
             f"Kept {keeper.display_path}; moved {photos} photo{'s' if photos != 1 else ''}"
             f" ({filesize(result.bytes_moved)}) to the quarantine."
         )
         after = _after_group(state, position, query)
-        if result.problems:
+        if result.problems or result.same_file:
             left = "Some files were left in place:"
-            return Flash(f"{text} {left}", "warning", result.problems), after
+            problems = result.problems + result.same_file
+            return Flash(f"{text} {left}", "warning", problems), after
         return Flash(text, "success"), after
 
     flash, after = await run_in_threadpool(run)
@@ -140,6 +147,8 @@ async def undo(request: Request, state: State) -> RedirectResponse:
                 result = undo_action(state.store)
             except NothingToUndo as exc:
                 return Flash(str(exc), "info")
+            except LibraryBusy as exc:
+                return Flash(f"Nothing undone: {exc}.", "error")
             finally:
                 state.groups.invalidate()
         if result.kind == "dismiss":
@@ -147,6 +156,8 @@ async def undo(request: Request, state: State) -> RedirectResponse:
         text = f"Undone: restored {len(result.restored)} file(s) to their original place."
         if result.unindexed:
             text += f" {result.unindexed} were dropped from the index by a scan since: scan now."
+        if result.problems and not result.restored:
+            return Flash("Nothing was restored:", "error", result.problems)
         if result.problems:
             return Flash(text + " Some could not be restored:", "warning", result.problems)
         return Flash(text, "success")

@@ -1,0 +1,139 @@
+"""Runs real photodup processes, kills them, recovers, checks: one scenario at a time."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photodup.faults.check import Verdict, check
+from photodup.faults.library import contents
+from photodup.finder.journal import recover_pending
+from photodup.finder.store import Store
+
+#: Journalled steps a process can be killed at (see photodup.finder.faultpoint), by route,
+#: with about how many times each is reached per file moved (a photo is 3 MiB: 3 chunks).
+SAME_FS_POINTS = {"claimed": 1, "renamed": 1}
+CROSS_FS_POINTS = {"claimed": 1, "copying": 3, "copied": 1, "verified": 1, "removed": 1}
+
+
+@dataclass
+class Tally:
+    runs: int = 0
+    kills: int = 0
+    files_checked: int = 0
+    files_lost: int = 0
+    busy_refusals: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, verdict: Verdict, what: str) -> None:
+        self.files_checked += verdict.files_checked
+        self.files_lost += verdict.lost
+        if not verdict.ok:
+            self.failures.append(f"{what}: {verdict.describe()}")
+
+
+@dataclass
+class Scene:
+    """One library and where its quarantine is."""
+
+    library: Path
+    quarantine: Path
+    expected: Counter[str]
+    cross_fs: bool = False
+    files_per_resolve: int = 12
+    files_per_undo: int = 3
+    #: How long the last unkilled run of each command took: random kills land inside it.
+    durations: dict[str, float] = field(default_factory=dict)
+
+    def env(self, fault: str = "") -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTODUP_")}
+        env["PHOTODUP_QUARANTINE_DIR"] = str(self.quarantine)
+        if fault:
+            env["PHOTODUP_FAULT_POINT"] = fault
+        return env
+
+    def command(self, op: str) -> list[str]:
+        args = ["resolve", str(self.library), "--all"] if op == "resolve" else ["undo"]
+        if op == "undo":
+            args.append(str(self.library))
+        return [sys.executable, "-m", "photodup.cli", *args]
+
+
+def start(scene: Scene, op: str, fault: str = "") -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        scene.command(op),
+        env=scene.env(fault),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def has_quarantined(scene: Scene) -> bool:
+    with Store.open(scene.library) as store:
+        row = store.conn.execute(
+            "SELECT count(*) FROM moves m JOIN actions a ON a.id=m.action_id"
+            " WHERE m.status='done' AND a.undone_at IS NULL"
+        ).fetchone()
+    return bool(row[0])
+
+
+def settle_and_check(scene: Scene, tally: Tally, what: str) -> None:
+    """Recovery as the next photodup would run it, then the SHA-256 census."""
+    with Store.open(scene.library) as store:
+        recover_pending(store)
+    tally.add(check(scene.library, scene.quarantine, scene.expected), what)
+
+
+def kill_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
+    """One run of resolve or undo, killed at a fault point or at a random time."""
+    op = "undo" if has_quarantined(scene) else "resolve"
+    points = CROSS_FS_POINTS if scene.cross_fs else SAME_FS_POINTS
+    # resolve --all moves every copy and sidecar; an undo puts back one group's action.
+    files = scene.files_per_resolve if op == "resolve" else scene.files_per_undo
+    began = time.monotonic()
+    if rng.random() < 0.6:
+        name = rng.choice(sorted(points))
+        count = rng.randint(1, max(1, points[name] * files))
+        fault = f"{'restore_' if op == 'undo' else ''}{name}:{count}"
+        proc = start(scene, op, fault)
+        proc.communicate(timeout=120)
+        killed = proc.returncode == -signal.SIGKILL
+        what = f"{op} at {fault}"
+    else:
+        delay = rng.uniform(0.4, max(0.5, scene.durations.get(op, 2.0)))
+        proc = start(scene, op)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=120)
+        killed = proc.returncode == -signal.SIGKILL
+        what = f"{op} killed after {delay:.2f}s"
+    if not killed:
+        scene.durations[op] = time.monotonic() - began
+    tally.runs += 1
+    tally.kills += int(killed)
+    settle_and_check(scene, tally, what)
+
+
+def race_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
+    """A resolve and an undo at once: one waits its turn or is refused, nothing is lost."""
+    first, second = rng.sample(["resolve", "undo"], 2)
+    a = start(scene, first)
+    time.sleep(rng.uniform(0.0, 0.8))
+    b = start(scene, second)
+    outs = [p.communicate(timeout=120)[0] for p in (a, b)]
+    tally.runs += 2
+    tally.busy_refusals += sum(b"is changing this library" in o for o in outs)
+    settle_and_check(scene, tally, f"{first} and {second} at once")
+
+
+def census(scene: Scene) -> int:
+    return sum(contents(scene.library, scene.quarantine).values())
