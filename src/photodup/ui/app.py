@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from photodup.finder.settings import FinderSettings, get_finder_settings
+from photodup.ui.security import SecurityHeaders
 from photodup.ui.settings import UiSettings
 from photodup.ui.state import UiState
 
@@ -88,6 +89,8 @@ def create_app(settings: UiSettings, finder: FinderSettings | None = None) -> Fa
 
     app = FastAPI(title="photodup", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.host_allowlist())
+    # Added last, so it wraps the rest: the Host check's 400 carries the headers too.
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     app.state.templates = make_templates()
 
