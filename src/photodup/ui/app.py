@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect
 
 from photodup.finder.settings import FinderSettings, get_finder_settings
 from photodup.ui.security import SecurityHeaders
@@ -112,6 +113,11 @@ def create_app(settings: UiSettings, finder: FinderSettings | None = None) -> Fa
             )
             return HTMLResponse(body, status_code=exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # Gone (or cut off for sending too slowly) before the form arrived: not our error.
+        return Response(status_code=408)
 
     return app
 
