@@ -16,9 +16,9 @@ import uvicorn
 
 from photodup.finder.groups import Group
 from photodup.finder.settings import FinderSettings
-from photodup.processes import free_port
 from photodup.ui.app import create_app
 from photodup.ui.settings import UiSettings
+from photodup.webserver import HttpServerSettings, bind, server_config
 
 
 def finder_settings() -> FinderSettings:
@@ -34,13 +34,17 @@ class UiServer:
 
 
 @contextmanager
-def serve_ui(library: Path, backends: str, **settings: Any) -> Iterator[UiServer]:
-    """``photodup ui``'s app under a real uvicorn on a free loopback port."""
-    port = free_port()
+def serve_ui(
+    library: Path, backends: str, http: HttpServerSettings | None = None, **settings: Any
+) -> Iterator[UiServer]:
+    """``photodup ui``'s app under a real uvicorn on a free loopback port, configured as
+    ``photodup ui`` configures it (``http``: its limits on slow clients)."""
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
     ui = UiSettings(library=library, host="127.0.0.1", port=port, backends=backends, **settings)
     app = create_app(ui, finder_settings())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="ui-server", daemon=True)
+    server = uvicorn.Server(server_config(app, http or HttpServerSettings()))
+    thread = threading.Thread(target=server.run, args=([sock],), name="ui-server", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

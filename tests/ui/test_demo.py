@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -65,6 +66,9 @@ def test_demo_builds_scans_serves_and_ctrl_c_stops_everything(tmp_path: Path) ->
     proc = _demo(library, "--port", str(port))
     try:
         lines = _read_until(proc, r"photodup is ready", timeout_s=400)
+        # "ready" means the socket is bound: the very first connection, made at once and
+        # never retried, is accepted (it used to race uvicorn's start-up and be refused).
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
         [service_pid] = _child_pids(lines)
         assert _alive(service_pid)
         assert any("scanned 18 files" in line for line in lines), "".join(lines)

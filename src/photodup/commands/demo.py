@@ -176,12 +176,16 @@ def serve_page(library: Path, host: str, port: int, backend: str, url: str, prot
 
     from photodup.ui.app import create_app
     from photodup.ui.settings import UiSettings
+    from photodup.webserver import bind, server_config
 
     shown = f"grpc://{url}" if protocol == "grpc" else url
     settings = UiSettings(library=library, host=host, port=port, backends=f"{backend}={shown}")
     app = create_app(settings)
+    # Bound before "ready" is printed: whoever reads it can connect at once (the backlog
+    # holds the connection until uvicorn accepts it), no race with the server's start-up.
+    sock = bind(host, port)
     typer.echo(f"\n  photodup is ready: open http://{host}:{port}/  (Ctrl-C stops everything)\n")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(server_config(app)).run(sockets=[sock])
 
 
 def demo(

@@ -24,6 +24,7 @@ def serve(
 
     from photodup.serving import create_app
     from photodup.settings import get_service_settings
+    from photodup.webserver import ListenError, bind, server_config
 
     settings = get_service_settings()
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
@@ -34,12 +35,14 @@ def serve(
         server.should_exit = True
 
     app = create_app(settings, on_load_failed=stop_server)
-    config = uvicorn.Config(
+    try:  # a port in use fails here, before the model loads
+        sock = bind(settings.host, settings.port)
+    except ListenError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--port") from None
+    config = server_config(
         app,
-        host=settings.host,
-        port=settings.port,
-        workers=1,
         access_log=access_log,
+        log_level=None,  # levels come from the CLI's logging set-up
         log_config=None,  # keep the photodup logging set up by the CLI
         timeout_graceful_shutdown=30,
     )
@@ -57,7 +60,7 @@ def serve(
     stopped_by: list[str] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stopped_by.append(signal.Signals(signum).name))
-    server.run()
+    server.run(sockets=[sock])
     if stopped_by:
         log.info("stopped cleanly on %s", stopped_by[0])
     if app.state.engine.status == "failed":

@@ -29,6 +29,7 @@ def ui(
 
     from photodup.ui.app import create_app
     from photodup.ui.settings import UiSettings
+    from photodup.webserver import ListenError, bind, server_config
 
     # Readiness probes and faiss's CPU-feature probing are not news for the person reading.
     for noisy in ("httpx", "faiss.loader"):
@@ -42,9 +43,13 @@ def ui(
     if not settings.library.is_dir():
         raise typer.BadParameter(f"{settings.library} is not a folder", param_hint="--library")
     app = create_app(settings)
+    try:  # bound before "open ..." is printed: the address is live once it shows
+        sock = bind(settings.host, settings.port)
+    except ListenError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--port") from None
     typer.echo(f"photodup review page for {settings.library.resolve()}")
     typer.echo(f"open http://{_display_host(settings.host)}:{settings.port}/  (Ctrl-C stops it)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.Server(server_config(app)).run(sockets=[sock])
 
 
 def _display_host(host: str) -> str:

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 import photodup
 from photodup.serving.engine import EmbeddingEngine
@@ -59,6 +60,12 @@ def _install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
         message = f"{exc.detail}: {request.method} {request.url.path}"
         return _error(exc.status_code, message, kind)
 
+    async def on_gone(request: Request, exc: Exception) -> Response:
+        # The client left (or was cut off for sending too slowly, see photodup.webserver)
+        # before its request arrived: nobody reads this answer, and it is not our bug.
+        metrics.errors.labels("client_disconnected").inc()
+        return _error(408, "the client disconnected before its request arrived", "timeout")
+
     async def on_bug(request: Request, exc: Exception) -> Response:
         # Starlette re-raises after this response, so uvicorn logs the full trace.
         metrics.errors.labels("internal").inc()
@@ -67,6 +74,7 @@ def _install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
     app.add_exception_handler(RequestProblem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(ClientDisconnect, on_gone)
     app.add_exception_handler(Exception, on_bug)
 
 

@@ -18,8 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect
 
 from photodup.finder.settings import FinderSettings, get_finder_settings
+from photodup.ui.security import SecurityHeaders
 from photodup.ui.settings import UiSettings
 from photodup.ui.state import UiState
 
@@ -88,6 +90,8 @@ def create_app(settings: UiSettings, finder: FinderSettings | None = None) -> Fa
 
     app = FastAPI(title="photodup", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.host_allowlist())
+    # Added last, so it wraps the rest: the Host check's 400 carries the headers too.
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     app.state.templates = make_templates()
 
@@ -109,6 +113,11 @@ def create_app(settings: UiSettings, finder: FinderSettings | None = None) -> Fa
             )
             return HTMLResponse(body, status_code=exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # Gone (or cut off for sending too slowly) before the form arrived: not our error.
+        return Response(status_code=408)
 
     return app
 

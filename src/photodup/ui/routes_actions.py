@@ -18,6 +18,7 @@ from photodup.finder.actions import (
 )
 from photodup.ui.app import filesize
 from photodup.ui.groups import GROUP_SORTS, GroupView
+from photodup.ui.inputs import local_path, parse_id
 from photodup.ui.paging import ListQuery, http_query
 from photodup.ui.security import verified_form
 from photodup.ui.state import Flash, State, UiState
@@ -61,10 +62,9 @@ def _find(state: UiState, key: str, query: ListQuery) -> tuple[GroupView, int] |
 async def keep(key: str, request: Request, state: State) -> RedirectResponse:
     form = await verified_form(request, state.csrf_token)
     query = _list_query(state, form)
-    try:
-        keeper_id = int(str(form.get("keeper", "")))
-    except ValueError:
-        raise HTTPException(400, "choose the photo to keep (form field keeper)") from None
+    keeper_id = parse_id(form.get("keeper"))
+    if keeper_id is None:
+        raise HTTPException(400, "choose the photo to keep (form field keeper: a photo id)")
 
     def run() -> tuple[Flash, str]:
         with state.action_lock:
@@ -136,10 +136,8 @@ async def dismiss(key: str, request: Request, state: State) -> RedirectResponse:
 @router.post("/undo")
 async def undo(request: Request, state: State) -> RedirectResponse:
     form = await verified_form(request, state.csrf_token)
-    back = str(form.get("next", "/"))
     # Only our own pages: an open redirect would let a link bounce people elsewhere.
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
+    back = local_path(str(form.get("next", "/")))
 
     def run() -> Flash:
         with state.action_lock, state.store.lock:

@@ -7,13 +7,16 @@ from fastapi.responses import FileResponse, Response
 
 from photodup.finder.records import Photo
 from photodup.imaging import ImageDecodeError
+from photodup.ui.inputs import photo_id as parse_photo_id
 from photodup.ui.state import State, UiState
 from photodup.ui.thumbnails import OutsideLibraryError, full_size_jpeg
 
 router = APIRouter()
 
 
-def _photo(state: UiState, photo_id: int) -> Photo:
+def _photo(state: UiState, raw_id: str) -> Photo:
+    # The id arrives as text and is parsed strictly: "1.0", " 1" and 2**63 are not ids.
+    photo_id = parse_photo_id(raw_id)
     with state.store.lock:
         photo = state.store.get_photo(photo_id)
     if photo is None:
@@ -32,7 +35,7 @@ def _fail(photo: Photo, exc: Exception) -> HTTPException:
 
 
 @router.get("/photos/{photo_id}/thumb")
-def thumbnail(photo_id: int, state: State) -> FileResponse:
+def thumbnail(photo_id: str, state: State) -> FileResponse:
     # Plain functions run in the thread pool: decoding never blocks the event loop.
     photo = _photo(state, photo_id)
     try:
@@ -44,7 +47,7 @@ def thumbnail(photo_id: int, state: State) -> FileResponse:
 
 
 @router.get("/photos/{photo_id}/full")
-def full_size(photo_id: int, state: State) -> Response:
+def full_size(photo_id: str, state: State) -> Response:
     photo = _photo(state, photo_id)
     try:
         data = full_size_jpeg(state.library, photo, state.settings.full_max_side)

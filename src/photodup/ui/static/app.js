@@ -103,6 +103,9 @@
   $$(".keeper-radio").forEach((r) => r.addEventListener("change", updateKeeperName));
 
   // --- overview: poll the scan while it runs --------------------------------------------
+  // The bar's width is set here, not in a style attribute: the CSP allows no inline style.
+  const bar = $("#scan-bar");
+  if (bar) bar.style.width = bar.dataset.percent + "%";
   const card = $("#scan-card");
   if (card && card.dataset.active === "true") {
     const timer = setInterval(async () => {
