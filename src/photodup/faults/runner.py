@@ -96,7 +96,8 @@ def settle_and_check(scene: Scene, tally: Tally, what: str) -> None:
 
 def kill_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
     """One run of resolve or undo, killed at a fault point or at a random time."""
-    op = "undo" if has_quarantined(scene) else "resolve"
+    # Undo goes one action (group) at a time, resolve --all takes them all: even them out.
+    op = "undo" if has_quarantined(scene) and rng.random() < 0.7 else "resolve"
     points = CROSS_FS_POINTS if scene.cross_fs else SAME_FS_POINTS
     # resolve --all moves every copy and sidecar; an undo puts back one group's action.
     files = scene.files_per_resolve if op == "resolve" else scene.files_per_undo
