@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from photodup.faults.check import check
 from photodup.faults.library import build_template, contents, fresh_copy, index_library
 from photodup.faults.runner import Scene, Tally, settle_and_check, start
 from photodup.finder.filemoves import sha256_file
+from photodup.finder.journal import recover_pending
+from photodup.finder.store import Store
 
 SHM = Path("/dev/shm")
 
@@ -131,3 +134,38 @@ def test_the_census_sees_a_lost_file_and_a_stray_partial(scene: Scene) -> None:
     assert verdict.lost == 1 and verdict.stray == 1 and not verdict.ok
     assert any("done" in j for j in verdict.journal)
     os.sync()
+
+
+def _wait_stopped(pid: int) -> None:
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, "the process did not reach its fault point"
+        time.sleep(0.05)
+
+
+def test_a_live_peer_frozen_mid_move_is_never_recovered_under_it(scene: Scene) -> None:
+    """D5: resolve frozen (SIGSTOP, alive) between copy and source removal; a second undo,
+    resolve and recovery must all keep their hands off its files, then it finishes."""
+    step = "copied:2:stop" if scene.cross_fs else "claimed:2:stop"
+    frozen = start(scene, "resolve", step)
+    try:
+        _wait_stopped(frozen.pid)
+        in_flight = sorted(_parts(scene.quarantine)) if scene.cross_fs else []
+        assert bool(in_flight) == scene.cross_fs  # frozen with a full copy not yet placed
+        for op in ("undo", "resolve"):
+            peer = _run(scene, op)
+            assert peer.returncode == 3, peer.stdout
+            assert f"another photodup (pid {frozen.pid}, `photodup resolve`" in peer.stdout.decode()
+        with Store.open(scene.library) as store:
+            assert recover_pending(store)[0].startswith("recovery skipped: another photodup")
+        assert sorted(_parts(scene.quarantine)) == in_flight  # its copy is still there
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+    out, _ = frozen.communicate(timeout=120)
+    assert frozen.returncode == 0, out
+    assert check(scene.library, scene.quarantine, scene.expected).ok
+    assert not has_lock(scene.library)
+
+
+def has_lock(library: Path) -> bool:
+    return (library / ".photodup/lock").exists()

@@ -127,6 +127,8 @@ def test_hard_links_are_the_same_file_not_space_to_free(twins: Path, runner: Cli
     [group] = find_groups(store, FinderSettings(use_embeddings="off"))
     assert group.bytes_reclaimable == photos["copy.jpg"].size  # the link frees nothing
     assert group.to_dict()["same_file_as_keeper"] == ["backup/e.jpg"]
+    shown = runner.invoke(app, ["groups", str(twins), "--embeddings", "off"])
+    assert shown.exit_code == 0 and "hard link" in shown.output  # said on the member's row
 
     result = resolve_group(
         store,

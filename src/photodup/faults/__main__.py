@@ -63,9 +63,12 @@ def main() -> None:
     elapsed = time.monotonic() - started
     print(
         f"fault suite: {tally.runs} runs, {tally.kills} kills, {tally.files_checked} files"
-        f" checked, {tally.files_lost} files lost, {tally.busy_refusals} refused as busy,"
+        f" checked, {tally.files_lost} files lost; {tally.races} races of two processes,"
+        f" {tally.busy_refusals} refused as busy;"
         f" {len(tally.failures)} failed checks, {elapsed:.0f} s"
     )
+    for kind, n in sorted(tally.kinds.items()):
+        print(f"  {n:4d} kills of {kind}")
     for failure in tally.failures[:20]:
         print(f"  FAILED {failure}")
     raise SystemExit(1 if tally.failures or tally.files_lost else 0)

@@ -30,7 +30,10 @@ class Tally:
     files_checked: int = 0
     files_lost: int = 0
     busy_refusals: int = 0
+    races: int = 0
     failures: list[str] = field(default_factory=list)
+    #: Kills by what was killed, how and where the quarantine was.
+    kinds: Counter[str] = field(default_factory=Counter)
 
     def add(self, verdict: Verdict, what: str) -> None:
         self.files_checked += verdict.files_checked
@@ -93,7 +96,8 @@ def settle_and_check(scene: Scene, tally: Tally, what: str) -> None:
 
 def kill_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
     """One run of resolve or undo, killed at a fault point or at a random time."""
-    op = "undo" if has_quarantined(scene) else "resolve"
+    # Undo goes one action (group) at a time, resolve --all takes them all: even them out.
+    op = "undo" if has_quarantined(scene) and rng.random() < 0.7 else "resolve"
     points = CROSS_FS_POINTS if scene.cross_fs else SAME_FS_POINTS
     # resolve --all moves every copy and sidecar; an undo puts back one group's action.
     files = scene.files_per_resolve if op == "resolve" else scene.files_per_undo
@@ -106,6 +110,7 @@ def kill_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
         proc.communicate(timeout=120)
         killed = proc.returncode == -signal.SIGKILL
         what = f"{op} at {fault}"
+        how = "at a journalled step"
     else:
         delay = rng.uniform(0.4, max(0.5, scene.durations.get(op, 2.0)))
         proc = start(scene, op)
@@ -116,10 +121,14 @@ def kill_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
         proc.communicate(timeout=120)
         killed = proc.returncode == -signal.SIGKILL
         what = f"{op} killed after {delay:.2f}s"
+        how = "at a random time"
     if not killed:
         scene.durations[op] = time.monotonic() - began
     tally.runs += 1
     tally.kills += int(killed)
+    if killed:
+        where = "/dev/shm" if scene.cross_fs else "same-fs"
+        tally.kinds[f"{op} {how}, {where} quarantine"] += 1
     settle_and_check(scene, tally, what)
 
 
@@ -131,6 +140,7 @@ def race_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
     b = start(scene, second)
     outs = [p.communicate(timeout=120)[0] for p in (a, b)]
     tally.runs += 2
+    tally.races += 1
     tally.busy_refusals += sum(b"is changing this library" in o for o in outs)
     settle_and_check(scene, tally, f"{first} and {second} at once")
 

@@ -80,6 +80,7 @@ def scan_faults(work: Path, template: Path, rng: random.Random, tally: Tally, ki
             proc.communicate(timeout=300)
             tally.runs += 1
             tally.kills += int(killed)
+            tally.kinds["scan at a random time"] += int(killed)
             _check_scan(library, before, tally, "scan killed", complete=None)
         # The backend dies under a running scan and comes back: the scan waits, then ends.
         (library / DATA_DIR_NAME / "index.db").unlink()
@@ -87,6 +88,7 @@ def scan_faults(work: Path, template: Path, rng: random.Random, tally: Tally, ki
         time.sleep(rng.uniform(1.0, 3.0))
         backend.kill()
         tally.kills += 1
+        tally.kinds["PyTorch backend during a scan"] += 1
         time.sleep(1.0)
         backend.up()
         out, _ = proc.communicate(timeout=600)

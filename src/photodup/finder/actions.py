@@ -99,8 +99,10 @@ def _indexed_in(store: Store, folder: Path) -> set[Path]:
     """Every indexed photo in ``folder``: none of them is ever taken for a sidecar."""
     rel = _rel(store.library, folder)
     prefix = b"" if rel == b"." else rel + b"/"
+    # A range on the path index: every path that starts with ``prefix`` ("/" + 1 is "0").
     rows = store.conn.execute(
-        "SELECT path FROM photos WHERE substr(path, 1, ?) = ?", (len(prefix), prefix)
+        "SELECT path FROM photos WHERE path >= ? AND path < ?",
+        (prefix, prefix[:-1] + b"0" if prefix else b"\xff" * 8),
     )
     paths = (bytes(r["path"]) for r in rows)
     return {abs_path(store.library, p) for p in paths if b"/" not in p[len(prefix) :]}

@@ -90,6 +90,11 @@ def print_groups(console: Console, groups: Sequence[Group]) -> None:
         names = "\n".join(
             f"{'[green]keep[/green] ' if i == 0 else '     '}{p.display_path} "
             f"({p.width}x{p.height} {p.format})"
+            + (
+                " [yellow]same file as the keeper (hard link)[/yellow]"
+                if p.id in g.same_file_as_keeper
+                else ""
+            )
             for i, p in enumerate(g.members)
         )
         table.add_row(

@@ -4,7 +4,9 @@ The moves call :func:`reached` at each journalled step (``claimed``, ``copying``
 chunk copied, ``copied``, ``verified``, ``removed``, and their ``restore_*`` twins during
 undo). When the named point is reached for the ``count``-th time the process kills itself
 with SIGKILL, exactly as ``kill -9`` would, so the fault suite can stop a real ``photodup
-resolve`` or ``undo`` at a chosen step. Unset (the default), the points cost nothing.
+resolve`` or ``undo`` at a chosen step. ``name:count:stop`` sends SIGSTOP instead: the process
+freezes mid-move, alive, so a test can run a second photodup against it and then SIGCONT it.
+Unset (the default), the points cost nothing.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ class FaultSettings(BaseSettings):
 
 
 @functools.cache
-def _target() -> tuple[str, int] | None:
+def _target() -> tuple[str, int, signal.Signals] | None:
     spec = FaultSettings().fault_point.strip()
     if not spec:
         return None
-    name, _, count = spec.partition(":")
-    return name, int(count or 1)
+    name, _, rest = spec.partition(":")
+    count, _, how = rest.partition(":")
+    return name, int(count or 1), signal.SIGSTOP if how == "stop" else signal.SIGKILL
 
 
 _hits: Counter[str] = Counter()
@@ -42,5 +45,5 @@ def reached(name: str) -> None:
     if target is None or target[0] != name:
         return
     _hits[name] += 1
-    if _hits[name] >= target[1]:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if _hits[name] == target[1]:
+        os.kill(os.getpid(), target[2])

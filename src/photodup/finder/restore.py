@@ -114,7 +114,7 @@ def _restore_one(store: Store, row: Any, force_copy: bool) -> Problem | None:
         return Problem(shown, f"not restored: {held} changed in the quarantine")
     try:
         target = restore_target(store.library, rel)
-    except UnsafePath as exc:
+    except OSError as exc:  # UnsafePath (a symlink on the way), or a folder we cannot make
         return Problem(shown, f"not restored: {exc}; it stays at {held}")
 
     def claiming(_: Path) -> None:
@@ -125,6 +125,9 @@ def _restore_one(store: Store, row: Any, force_copy: bool) -> Problem | None:
     except FileExistsError:
         mark_move(store, row["id"], "done")
         return Problem(shown, f"not restored: the original path is occupied; it stays at {held}")
+    except OSError as exc:
+        mark_move(store, row["id"], "done")
+        return Problem(shown, f"not restored: {exc}; it stays at {held}")
     mark_move(store, row["id"], "restore_claimed")
     faultpoint.reached("restore_claimed")
     try:
