@@ -4,6 +4,7 @@ each is answered 408 and closed within its limit while a normal request still su
 
 from __future__ import annotations
 
+import json
 import select
 import socket
 import threading
@@ -86,6 +87,8 @@ def check_slow_clients(url: str, slow_headers: bytes, slow_body: bytes, normal: 
         got = results[name]
         assert limit - 0.3 <= got.seconds <= limit + SLACK_S, (name, got)
         assert got.reply.startswith(b"HTTP/1.1 408"), (name, got.reply[:200])
+        body = json.loads(got.reply.partition(b"\r\n\r\n")[2])  # the service's error shape
+        assert body["detail"]["kind"] == "request_timeout" and body["detail"]["items"] == []
         assert got.bytes_sent > len(slow_headers) + 3, got  # it was still sending
     # The server is still healthy after the timeouts.
     assert httpx.get(url + normal, timeout=5).status_code == 200

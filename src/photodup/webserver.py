@@ -15,6 +15,7 @@ the moment this returns: connections wait in the backlog until uvicorn accepts t
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 from typing import Any
@@ -27,9 +28,18 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
-_TIMEOUT_BODY = b"request timeout: the request did not arrive in time\n"
+#: The service's error shape (photodup.serving.openapi.ErrorBody), so clients parse one shape.
+_TIMEOUT_BODY = json.dumps(
+    {
+        "detail": {
+            "error": "the request did not arrive in time",
+            "kind": "request_timeout",
+            "items": [],
+        }
+    }
+).encode()
 _TIMEOUT_RESPONSE = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
     b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
 )
 

@@ -120,13 +120,32 @@ def test_tensors_with_another_content_type_are_415(pytorch_service: ServiceProce
 def test_service_still_serves_after_bad_requests(
     pytorch_service: ServiceProcess, photo_tensors: dict[str, np.ndarray]
 ) -> None:
+    # Self-contained: it sends its own bad requests and counts by difference, so it passes
+    # alone and in any order (it used to rely on the tests above having run first).
+    url = pytorch_service.url
+    kinds = ("bad_images", "bad_request_body", "bad_tensor_length", "unsupported_media_type")
+    before = {kind: metric(url, "photodup_errors_total", kind=kind) for kind in kinds}
+    fives = {
+        (endpoint, status): metric(url, "photodup_requests_total", endpoint=endpoint, status=status)
+        for endpoint in ("/embed/base64", "/embed/tensors")
+        for status in ("500", "503")
+    }
+    for _ in range(3):
+        assert_error(_post_json(url, {"images": ["***", b64(b"text")]}), 422, "bad_images")
+        assert_error(_post_json(url, {"images": [1]}), 422, "bad_request_body")
+        response = httpx.post(f"{url}/embed/tensors", content=bytes(7), headers=OCTET)
+        assert_error(response, 422, "bad_tensor_length")
+        wrong = {"content-type": "image/jpeg"}
+        response = httpx.post(f"{url}/embed/tensors", content=bytes(IMAGE_NBYTES), headers=wrong)
+        assert_error(response, 415, "unsupported_media_type")
     batch = np.stack(list(photo_tensors.values())[:2])
-    assert embed_tensors(pytorch_service.url, batch).shape == (2, 512)
-    assert metric(pytorch_service.url, "photodup_errors_total", kind="bad_images") >= 1
-    for status in ("500", "503"):
-        assert not metric(
-            pytorch_service.url, "photodup_requests_total", endpoint="/embed/base64", status=status
-        )
+    embeddings = embed_tensors(url, batch)
+    assert embeddings.shape == (2, 512) and np.isfinite(embeddings).all()
+    for kind in kinds:
+        assert metric(url, "photodup_errors_total", kind=kind) - before[kind] == 3, kind
+    for (endpoint, status), count in fives.items():
+        after = metric(url, "photodup_requests_total", endpoint=endpoint, status=status)
+        assert after == count, (endpoint, status)
 
 
 def _jpeg_of_size(min_bytes: int) -> bytes:

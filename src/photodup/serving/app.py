@@ -64,7 +64,7 @@ def _install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
         # The client left (or was cut off for sending too slowly, see photodup.webserver)
         # before its request arrived: nobody reads this answer, and it is not our bug.
         metrics.errors.labels("client_disconnected").inc()
-        return _error(408, "the client disconnected before its request arrived", "timeout")
+        return _error(408, "the client left before its request arrived", "client_disconnected")
 
     async def on_bug(request: Request, exc: Exception) -> Response:
         # Starlette re-raises after this response, so uvicorn logs the full trace.

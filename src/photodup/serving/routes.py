@@ -22,9 +22,16 @@ from photodup.serving.embedding import (
 from photodup.serving.engine import EmbeddingEngine
 from photodup.serving.errors import ItemProblem, RequestProblem, invalid, too_large
 from photodup.serving.metrics import CONTENT_TYPE, ServiceMetrics
+from photodup.serving.openapi import (
+    BASE64_BODY,
+    BASE64_RESPONSES,
+    OCTET_STREAM,
+    READY_RESPONSES,
+    TENSOR_BODY,
+    TENSOR_RESPONSES,
+)
 from photodup.settings import ServiceSettings
 
-OCTET_STREAM = "application/octet-stream"
 #: Room for the JSON around the base64 strings of a full batch.
 _JSON_OVERHEAD = 64 * 1024
 
@@ -115,7 +122,7 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", responses=READY_RESPONSES)
 async def ready(engine: EngineDep) -> JSONResponse:
     """200 once the model is loaded and warmed up, else 503 with the reason."""
     code = 200 if engine.status == "ready" else 503
@@ -132,7 +139,12 @@ async def metrics(m: MetricsDep) -> Response:
     return Response(m.render(), media_type=CONTENT_TYPE)
 
 
-@router.post("/embed/base64", response_model=EmbedBase64Response)
+@router.post(
+    "/embed/base64",
+    response_model=EmbedBase64Response,
+    responses=BASE64_RESPONSES,
+    openapi_extra=BASE64_BODY,
+)
 async def embed_base64(
     request: Request, engine: EngineDep, settings: SettingsDep, m: MetricsDep
 ) -> Response:
@@ -157,7 +169,8 @@ async def embed_base64(
 @router.post(
     "/embed/tensors",
     response_class=Response,
-    responses={200: {"content": {OCTET_STREAM: {}}, "description": "float32 [N, 512] bytes"}},
+    responses=TENSOR_RESPONSES,
+    openapi_extra=TENSOR_BODY,
 )
 async def embed_tensors(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
     """Raw little-endian float32 [N, 3, 224, 224] in, raw float32 [N, 512] out."""
