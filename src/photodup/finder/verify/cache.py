@@ -41,7 +41,11 @@ _VARIANTS = ("phash_mirror", "phash_r90", "phash_r180", "phash_r270")
 def save_extracted(
     conn: sqlite3.Connection, sha256: str, extracted: Extracted | None, error: str | None = None
 ) -> None:
-    """Store (or replace) what was extracted for one content; ``None`` with the reason."""
+    """Store (or replace) what was extracted for one content; ``None`` with the reason.
+
+    ``None`` without a reason stores nothing: grouping will try again from the file."""
+    if extracted is None and error is None:
+        return
     if extracted is None:
         row: tuple[object, ...] = (sha256, FEATURES_VERSION, None, None, None, None, None, error)
     else:

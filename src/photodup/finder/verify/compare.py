@@ -77,6 +77,7 @@ def run(detector: str, items: list[Item]) -> dict[str, object]:
         verdict: Verdict = decide(ev)
         checked += 1
         same = items[a].source == items[b].source
+        label = f"{items[a].source}/{items[a].kind} ~ {items[b].source}/{items[b].kind}"
         if same:
             row = found[items[b].kind]
             row[0] += verdict.duplicate
@@ -86,7 +87,7 @@ def run(detector: str, items: list[Item]) -> dict[str, object]:
                 f"{items[a].source}/{items[a].kind} ~ {items[b].source}/{items[b].kind}"
             )
         if verdict.similar:
-            similar.append(f"{items[a].source}/{items[a].kind} ~ {items[b].source}/{items[b].kind}")
+            similar.append(label)
     per_pair_ms = (time.perf_counter() - started) * 1000 / checked
     recalled = sum(r[0] for r in found.values())
     total = sum(r[1] for r in found.values())

@@ -12,6 +12,7 @@ descriptors, both arrays prefixed by a small header. 256 + 128 points make 13.8 
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ import cv2
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps
+
+log = logging.getLogger(__name__)
 
 #: The longer side of the image features are computed on.
 FEATURE_SIDE = 480
@@ -57,11 +60,11 @@ class Extracted:
 def _detector(kind: str, n: int) -> cv2.Feature2D:
     if kind == "orb":
         # fastThreshold lowered so flat or small photos still yield points.
-        return cv2.ORB_create(nfeatures=n, fastThreshold=10, edgeThreshold=15, patchSize=31)
+        return cv2.ORB.create(nfeatures=n, fastThreshold=10, edgeThreshold=15, patchSize=31)
     if kind == "akaze":
-        return cv2.AKAZE_create(threshold=0.0005)
+        return cv2.AKAZE.create(threshold=0.0005)
     if kind == "sift":
-        return cv2.SIFT_create(nfeatures=n)
+        return cv2.SIFT.create(nfeatures=n)
     raise ValueError(f"unknown feature detector {kind!r}; choose orb, akaze or sift")
 
 
@@ -84,7 +87,7 @@ def _detect(grey: np.ndarray, kind: str, n: int) -> tuple[np.ndarray, np.ndarray
     empty = np.empty((0, 2), np.float32), np.empty((0, width), np.uint8)
     if min(grey.shape) < 16:
         return empty  # too small for any descriptor patch
-    keypoints, desc = _detector(kind, n).detectAndCompute(grey, None)
+    keypoints, desc = _detector(kind, n).detectAndCompute(grey, None)  # type: ignore[call-overload]
     if desc is None or not keypoints:
         return empty
     if len(keypoints) > n:  # AKAZE has no point budget: keep the strongest
@@ -121,6 +124,16 @@ def extract(img: Image.Image, *, points: int = 256, mirror_points: int = 128) ->
     """Called by the scan's workers with the decoded upright photo."""
     feats = compute_features(img, points=points, mirror_points=mirror_points)
     return Extracted(feats, variant_hashes(img))
+
+
+def safe_extract(img: Image.Image, name: str) -> Extracted | None:
+    """:func:`extract` for the scan: a failure is logged with the file name, never raised
+    (the photo is still indexed; its pairs use the other signals)."""
+    try:
+        return extract(img)
+    except Exception as exc:  # one odd photo must never stop a scan
+        log.warning("%s: no local features: %s: %s", name, type(exc).__name__, exc)
+        return None
 
 
 def pack(f: Features) -> bytes:

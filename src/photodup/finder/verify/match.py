@@ -131,9 +131,13 @@ def _fit(pa: np.ndarray, pb: np.ndarray, a: Features, bw: int, bh: int, mirrored
         residual=residual,
         spread=min(1.0, spread),
         near_miss=near,
-        region_a=tuple((round(float(x) / a.width, 4), round(float(y) / a.height, 4)) for x, y in poly_a),
-        region_b=tuple((round(float(x) / bw, 4), round(float(y) / bh, 4)) for x, y in poly_b),
-    )  # fmt: skip
+        region_a=_outline(poly_a, a.width, a.height),
+        region_b=_outline(poly_b, bw, bh),
+    )
+
+
+def _outline(poly: np.ndarray, w: int, h: int) -> tuple[tuple[float, float], ...]:
+    return tuple((round(float(x) / w, 4), round(float(y) / h, 4)) for x, y in poly)
 
 
 def _one_way(
