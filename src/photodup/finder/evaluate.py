@@ -148,9 +148,19 @@ def evaluate(
         report.mixed_groups[name] = sum(
             len({source[p.id] for p in g.members}) > 1 for g in found.duplicates
         )
-        report.similar[name] = score(
-            burst_truth, _pairs([[p.id for p in g.members] for g in found.similar])
-        )
+        # Similar shots are scored by source: a burst next to any copy of its scene counts.
+        shots = {
+            (min(origin[a], origin[b]) + "|" + max(origin[a], origin[b]))
+            for a, b in _pairs([[p.id for p in g.members] for g in found.similar])
+        }
+        wanted = {
+            min(origin[a], origin[b]) + "|" + max(origin[a], origin[b]) for a, b in burst_truth
+        }
+        right = len(shots & wanted)
+        report.similar[name] = Score(
+            right / len(shots) if shots else 1.0, right / len(wanted) if wanted else 1.0,
+            0.0, len(wanted), len(shots), right,
+        )  # fmt: skip
         if name == "verified":
             report.candidate_recall = _candidate_recall(found, universes)
             report.stats = found.stats

@@ -29,7 +29,7 @@ from photodup.finder.store import Photo, Store
 from photodup.finder.verify.cache import NodeFeatures, load_features, load_verified, save_verified
 from photodup.finder.verify.candidates import knn_pairs, merge_pairs, variant_pairs
 from photodup.finder.verify.decide import Rule
-from photodup.finder.verify.linking import Verifier, inconclusive, link_candidates
+from photodup.finder.verify.linking import Verifier, link_candidates
 from photodup.finder.verify.match import Evidence
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,8 @@ def _epoch(captured: str | None) -> float:
     return float(np.datetime64(captured, "s").astype(np.int64))
 
 
-Compatible = Callable[[int, int], bool]
+#: True: may share a group; False: must not; None: cannot say (see _complete_linkage).
+Compatible = Callable[[int, int], bool | None]
 
 
 def _compatibility(
@@ -104,12 +105,11 @@ def _compatibility(
     phashes = data.phash.tolist()
     use_phash, use_emb = "phash" in signals, "embedding" in signals
 
-    def compatible(x: int, y: int) -> bool:
+    def compatible(x: int, y: int) -> bool | None:
         if graph.has(x, y):
             return True
-        result = verifier.verdict(x, y) if verifier is not None else None
-        if result is not None and not inconclusive(*result, verifier.rule):  # type: ignore[union-attr]
-            return result[0].duplicate
+        if verifier is not None and not verifier.scarce(x, y):
+            return verifier.groupable(x, y, settings.group_coverage)
         if use_phash and (phashes[x] ^ phashes[y]).bit_count() <= settings.group_phash_distance:
             return True
         if use_emb and data.has_embedding[x] and data.has_embedding[y]:
@@ -117,6 +117,20 @@ def _compatibility(
         return False
 
     return compatible
+
+
+def _may_merge(compatible: Compatible, ma: list[int], mb: list[int]) -> bool:
+    """No pair across must be kept apart, and at least half of them are known compatible:
+    verification cannot say for some hard pairs (few matches between a tight crop and a
+    tiny copy), and those must not split a group that every other pair holds together."""
+    known = 0
+    for x in ma:
+        for y in mb:
+            said = compatible(x, y)
+            if said is False:
+                return False
+            known += said is True
+    return 2 * known >= len(ma) * len(mb)
 
 
 def _complete_linkage(graph: _Graph, compatible: Compatible) -> list[list[int]]:
@@ -128,7 +142,7 @@ def _complete_linkage(graph: _Graph, compatible: Compatible) -> list[list[int]]:
         if ca == cb:
             continue
         ma, mb = members[ca], members[cb]
-        if all(compatible(x, y) for x in ma for y in mb):
+        if _may_merge(compatible, ma, mb):
             if len(ma) < len(mb):
                 ca, cb, ma, mb = cb, ca, mb, ma
             ma.extend(mb)
@@ -283,7 +297,7 @@ def group_library(
         }
         groups.append(build_group(nodes, node_photos, pair_links, verifier, data.phash))
     groups.sort(key=lambda g: (-g.bytes_reclaimable, g.key))
-    similar = similar_groups(n, links.similar, node_photos, verifier)
+    similar = similar_groups(n, links.similar, node_photos, verifier, groups, node_of_sha)
     stats = {f"candidates_{k}": len(v[0]) for k, v in sources.items()}
     stats.update(
         candidate_pairs=len(candidates),

@@ -169,9 +169,23 @@ def similar_groups(
     similar: dict[int, str],
     node_photos: Sequence[Sequence[Photo]],
     verifier: Verifier | None,
+    duplicates: Sequence[Group] = (),
+    node_of_sha: dict[str, int] | None = None,
 ) -> list[Group]:
-    """Similar shots: connected runs of similar links, each a group of kind ``similar``."""
-    parent = list(range(n))
+    """Similar shots, one photo per duplicate group (its keeper) or lone photo.
+
+    Links join duplicate groups, not single files: a burst next to a photo with ten
+    copies is one pair of shots, not ten. Shots already in one duplicate group are not
+    listed again."""
+    cluster = list(range(n))
+    keeper: dict[int, Photo] = {node: node_photos[node][0] for node in range(n)}
+    if node_of_sha is not None:
+        for g in duplicates:
+            nodes = sorted({node_of_sha[p.sha256] for p in g.members})
+            for node in nodes:
+                cluster[node] = nodes[0]
+            keeper[nodes[0]] = g.keeper
+    parent = {c: c for c in set(cluster)}
 
     def find(x: int) -> int:
         while parent[x] != x:
@@ -179,20 +193,36 @@ def similar_groups(
             x = parent[x]
         return x
 
+    between: dict[tuple[int, int], tuple[int, int]] = {}
     for key in similar:
         a, b = divmod(key, n)
-        parent[find(a)] = find(b)
-    runs: dict[int, list[int]] = {}
-    for key in similar:
-        a, _ = divmod(key, n)
-        runs.setdefault(find(a), [])
-    for node in range(n):
-        if find(node) in runs:
-            runs[find(node)].append(node)
+        ca, cb = sorted((cluster[a], cluster[b]))
+        if ca != cb:
+            between.setdefault((ca, cb), (a, b))
+            parent[find(ca)] = find(cb)
+    runs: dict[int, set[int]] = {}
+    for ca, cb in between:
+        runs.setdefault(find(ca), set()).update((ca, cb))
     groups = []
-    for nodes in runs.values():
-        inside = set(nodes)
-        links = {divmod(k, n): {"similar": 1.0} for k in similar if divmod(k, n)[0] in inside}
-        groups.append(build_group(nodes, node_photos, links, verifier, kind="similar"))
+    for clusters in runs.values():
+        members = [keeper[c] for c in sorted(clusters)]
+        ranked, reason = choose_keeper(members)
+        pairs = []
+        for (ca, cb), (a, b) in between.items():
+            if ca in clusters:
+                ev = verifier.oriented(a, b) if verifier is not None else None
+                pairs.append(Pair(keeper[ca].id, keeper[cb].id, "similar", 1.0, "similar", ev))
+        groups.append(
+            Group(
+                key=group_key(members),
+                kind="similar",
+                members=ranked,
+                pairs=pairs,
+                keeper_reason=reason,
+                bytes_reclaimable=0,  # similar shots are all kept unless the user decides
+                max_similarity=1.0,
+                min_similarity=1.0,
+            )
+        )
     groups.sort(key=lambda g: g.key)
     return groups

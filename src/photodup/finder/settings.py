@@ -82,9 +82,13 @@ class FinderSettings(BaseSettings):
     #: ... and a shared region covering at least this share of each photo (a quarter tile
     #: covers 0.25 of its original, a 30 % crop 0.49).
     min_coverage: float = Field(0.4, ge=0.0, le=1.0)
+    #: Complete linkage: two verified photos may share a group (each linked to the others
+    #: by someone) if their shared region covers this much of each: a 30 % crop and a
+    #: screenshot of one photo share 0.39 of the screenshot.
+    group_coverage: float = Field(0.2, ge=0.0, le=1.0)
     #: A pair with more than this share of matches just outside the fit is a similar shot
     #: (parallax or motion), not a copy.
-    max_near_miss: float = Field(0.25, ge=0.0, le=1.0)
+    max_near_miss: float = Field(0.3, ge=0.0, le=1.0)
     #: Capture times at least this far apart: two shots, not copies (copies keep the time).
     min_shot_gap_s: float = Field(1.0, ge=0.0)
 

@@ -24,6 +24,9 @@ from photodup.finder.verify.match import Evidence, verify_pair
 
 #: Older signals that link a pair on their own when verification cannot decide.
 FALLBACK_SIGNALS = ("phash", "embedding")
+#: A photo with fewer points than this (flat, tiny, blurred) cannot be verified reliably:
+#: too few matches then means "cannot say", not "different".
+SCARCE_POINTS = 64
 
 
 @dataclass
@@ -61,6 +64,32 @@ class Verifier:
             return None
         gap = float(self.captured_s[x] - self.captured_s[y])
         return decide(ev, self.rule, time_gap_s=gap if not math.isnan(gap) else math.nan), ev
+
+    def scarce(self, x: int, y: int) -> bool:
+        fa, fb = self.features.get(x), self.features.get(y)
+        return fa is None or fb is None or min(len(fa.points), len(fb.points)) < SCARCE_POINTS
+
+    def inconclusive(self, x: int, y: int, verdict: Verdict, ev: Evidence) -> bool:
+        """Too few matches to say, on photos with too few points: fall back."""
+        return inconclusive(verdict, ev, self.rule) and self.scarce(x, y)
+
+    def groupable(self, x: int, y: int, min_coverage: float) -> bool | None:
+        """May x and y share a group (each linked to someone in it)?
+
+        False for a similar shot or a part (enough matches, too little shared area: a tile),
+        True when the matches agree over enough area, None when there are too few matches
+        to say (hard pairs such as a 30 % crop against a messenger-sized copy)."""
+        result = self.verdict(x, y)
+        if result is None:
+            return None
+        verdict, ev = result
+        if verdict.similar:
+            return False
+        if verdict.duplicate:
+            return True
+        if ev.inliers >= self.rule.min_inliers:
+            return min(ev.coverage_a, ev.coverage_b) >= min_coverage
+        return None
 
     def oriented(self, x: int, y: int) -> Evidence | None:
         """Evidence with A = node ``x``."""
@@ -108,7 +137,7 @@ def link_candidates(
         x, y = divmod(key, n)
         fallback = {s: v for s, v in sources.items() if s in FALLBACK_SIGNALS}
         result = verifier.verdict(x, y) if verifier is not None else None
-        if result is None or inconclusive(*result, verifier.rule):  # type: ignore[union-attr]
+        if result is None or verifier.inconclusive(x, y, *result):  # type: ignore[union-attr]
             if fallback:
                 out.duplicate[key] = fallback
             elif "burst" in sources:
@@ -116,7 +145,10 @@ def link_candidates(
             continue
         verdict, ev = result
         if verdict.duplicate:
-            out.duplicate[key] = {**fallback, "verified": min(ev.coverage_a, ev.coverage_b)}
+            # Score: the shared area, discounted by near misses, so that copies merge
+            # before look-alike shots in complete linkage (strongest first).
+            quality = min(ev.coverage_a, ev.coverage_b) * (1.0 - ev.near_miss)
+            out.duplicate[key] = {**fallback, "verified": round(quality, 6)}
         elif verdict.similar:
             out.similar[key] = verdict.reason
         else:
