@@ -76,7 +76,7 @@ class FinderSettings(BaseSettings):
     #: ... and so do pairs whose mirrored or 90/180/270-turned pHash is this close.
     candidate_variant_distance: int = Field(12, ge=0, le=32)
     #: Candidates: each photo's k nearest neighbours by embedding (any weights, even random).
-    candidate_knn: int = Field(4, ge=0, le=64)
+    candidate_knn: int = Field(8, ge=0, le=64)
     #: A duplicate needs at least this many matches that agree on one transform ...
     min_inliers: int = Field(15, ge=4)
     #: ... and a shared region covering at least this share of each photo (a quarter tile
@@ -88,7 +88,7 @@ class FinderSettings(BaseSettings):
     group_coverage: float = Field(0.2, ge=0.0, le=1.0)
     #: A pair with more than this share of matches just outside the fit is a similar shot
     #: (parallax or motion), not a copy.
-    max_near_miss: float = Field(0.3, ge=0.0, le=1.0)
+    max_near_miss: float = Field(0.5, ge=0.0, le=1.0)
     #: Capture times at least this far apart: two shots, not copies (copies keep the time).
     min_shot_gap_s: float = Field(1.0, ge=0.0)
 

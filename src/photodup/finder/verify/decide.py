@@ -36,7 +36,7 @@ KIND_LABELS = {
 class Rule:
     min_inliers: int = 15
     min_coverage: float = 0.4
-    max_near_miss: float = 0.3
+    max_near_miss: float = 0.5
     min_shot_gap_s: float = 1.0
 
 

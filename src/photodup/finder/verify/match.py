@@ -24,6 +24,9 @@ RATIO = 0.8
 #: RANSAC inlier distance, pixels at the feature scale (longer side 480).
 REPROJ_PX = 4.0
 _MIN_MATCHES = 6
+#: Both photos are scaled to the same size, so a copy's content is at most a few times
+#: larger or smaller; a fit outside [MIN_SCALE, 1/MIN_SCALE] is degenerate.
+MIN_SCALE = 0.2
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,21 @@ def _area(poly: np.ndarray) -> float:
     return float(cv2.contourArea(poly.reshape(-1, 1, 2))) if len(poly) >= 3 else 0.0
 
 
+def _near_miss(pa: np.ndarray, pb: np.ndarray, errors: np.ndarray, inliers: int) -> float:
+    """Share of matches a few pixels off, under the best *homography*: a copy (even one
+    whose similarity fit is slightly off, or straightened in perspective) leaves almost
+    none; parallax or motion cannot be explained by any single plane and leaves many."""
+    near = (errors > REPROJ_PX) & (errors <= 6 * REPROJ_PX)
+    if inliers < 8 or not near.any():
+        return float(np.mean(near))
+    h, _ = cv2.findHomography(pa, pb, cv2.RANSAC, REPROJ_PX, maxIters=1000, confidence=0.995)
+    if h is None:
+        return float(np.mean(near))
+    projected = cv2.perspectiveTransform(pa.reshape(-1, 1, 2), h).reshape(-1, 2)
+    err_h = np.linalg.norm(projected - pb, axis=1)
+    return float(np.mean((err_h > REPROJ_PX) & (err_h <= 6 * REPROJ_PX)))
+
+
 def _fit(pa: np.ndarray, pb: np.ndarray, a: Features, bw: int, bh: int, mirrored: bool) -> Evidence:
     """Fit A -> B on matched points; ``bw, bh`` the size of B's (maybe mirrored) image."""
     m, mask = cv2.estimateAffinePartial2D(
@@ -103,12 +121,13 @@ def _fit(pa: np.ndarray, pb: np.ndarray, a: Features, bw: int, bh: int, mirrored
         return NO_MATCH
     inl = mask.ravel().astype(bool)
     scale = float(math.hypot(m[0, 0], m[1, 0]))
-    if not inl.any() or scale <= 1e-6:
-        return NO_MATCH
+    if not inl.any() or not MIN_SCALE <= scale <= 1.0 / MIN_SCALE:
+        # A collapsed fit maps every point into a few pixels, where all of them "agree".
+        return _with_matches(len(pa), mirrored)
     rotation = math.degrees(math.atan2(m[1, 0], m[0, 0]))
     errors = np.linalg.norm(_apply(m, pa) - pb, axis=1)
     residual = float(np.median(errors[inl]))
-    near = float(np.mean((errors > REPROJ_PX) & (errors <= 6 * REPROJ_PX)))
+    near = _near_miss(pa, pb, errors, int(inl.sum()))
     # The overlap: A's frame mapped into B, clipped to B's frame, and mapped back into A.
     rect_b = _rect(bw, bh)
     _, poly_b = cv2.intersectConvexConvex(_apply(m, _rect(a.width, a.height)), rect_b)
