@@ -139,12 +139,12 @@ def safe_extract(img: Image.Image, name: str) -> Extracted | None:
 def pack(f: Features) -> bytes:
     """Compact bytes of ``f`` (ORB: 36 bytes a point plus a 9-byte header)."""
 
-    def coords(p: np.ndarray) -> bytes:
-        return np.round(p * _SUBPIXEL).clip(0, 65535).astype("<u2").tobytes()
+    def coords(p: np.ndarray) -> np.ndarray:
+        return np.round(p * _SUBPIXEL).clip(0, 65535).astype("<u2")
 
     head = _HEADER.pack(FEATURES_VERSION, f.width, f.height, len(f.points), len(f.mirror_points))
     parts = (coords(f.points), f.descriptors, coords(f.mirror_points), f.mirror_descriptors)
-    return head + b"".join(bytes(np.ascontiguousarray(p)) for p in parts)
+    return head + b"".join(np.ascontiguousarray(p).tobytes() for p in parts)
 
 
 def unpack(data: bytes) -> Features:
