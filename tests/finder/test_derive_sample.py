@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photodup.finder.derive import DERIVATIONS, derive
+from photodup.finder.derive import DERIVATIONS, NEGATIVES, derive
 from photodup.finder.sample import build_sample_library, read_sample_library
 from photodup.imaging import load_photo
 
 _FORMATS = {".jpg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".heic": "HEIF"}
 
 
-@pytest.mark.parametrize("kind", sorted(DERIVATIONS))
+@pytest.mark.parametrize("kind", sorted({*DERIVATIONS, *NEGATIVES}))
 def test_derivation_makes_a_decodable_copy(
     kind: str, real_photo_images: dict[str, Image.Image]
 ) -> None:
@@ -26,14 +26,16 @@ def test_derivation_makes_a_decodable_copy(
         assert img.format == _FORMATS[ext]
     upright = load_photo(data)
     w, h = original.size
-    if kind == "rotate_pixels":
+    if kind in ("rotate_pixels", "rotate_90"):
         assert upright.size == (h, w)
-    elif kind.startswith(("resize", "crop")):
+    elif kind.startswith(("resize", "crop")) or kind in ("messenger", "mirror_crop", "straighten"):
         assert upright.width < w and upright.height < h
     elif kind in ("border", "screenshot"):
         assert upright.width > w and upright.height > h
     else:
         assert upright.size == (w, h)
+    if kind == "messenger":
+        assert max(upright.size) == 320
     if kind in ("jpeg_q90", "png", "rotate_exif", "webp", "heic"):
         # Same picture: pixels close to the original (lossy codecs allowed some error).
         diff = np.abs(np.asarray(upright, float) - np.asarray(original.convert("RGB"), float))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from finder.conftest import finder_settings
-from photodup.finder.grouping import find_groups, group_photos
+from photodup.finder.grouping import find_grouping, find_groups, group_library, group_photos
 from photodup.finder.records import Photo
 from photodup.finder.sample import SampleLibrary
 from photodup.finder.scan import ScanSummary
@@ -107,20 +107,36 @@ def test_complete_linkage_does_not_chain_unrelated_photos(
     assert len([x for x in groups[0].pairs if x.signal == "embedding"]) == 6
 
 
-def test_real_sample_library_groups_by_hash(
+def test_real_sample_library_groups_verified_and_keeps_the_burst_apart(
     scanned_library: tuple[SampleLibrary, ScanSummary],
 ) -> None:
     lib, _ = scanned_library
     with Store.open(lib.root) as store:
-        groups = find_groups(store, finder_settings())  # auto: random weights, hashes only
+        found = find_grouping(store, finder_settings())  # auto: random weights link nothing
         by_id = {p.id: p for p in store.list_photos()}
+        cached = store.conn.execute("SELECT COUNT(*) FROM verifications").fetchone()[0]
+        again = find_grouping(store, finder_settings())
+    groups = found.duplicates
     families = [{by_id[p.id].display_path for p in g.members} for g in groups]
     for name in ("astronaut", "coffee"):
         expected = {f.path for f in lib.photos() if f.source == name}
         assert expected in families, (name, families)
     moto = next(f for f in families if "originals/motorcycle_left.jpg" in f)
-    assert "burst/motorcycle_right.jpg" in moto
+    # The burst is a similar shot: never in a duplicate group, listed on its own.
+    assert "burst/motorcycle_right.jpg" not in moto
+    (shots,) = found.similar
+    assert shots.kind == "similar" and "burst/motorcycle_right.jpg" in {
+        by_id[p.id].display_path for p in shots.members
+    }
     assert not any("others/camera.jpg" in f or "others/brick.jpg" in f for f in families)
+    verified = [p for g in groups for p in g.pairs if p.signal == "verified"]
+    assert verified and all(p.evidence is not None and p.evidence.inliers >= 15 for p in verified)
+    assert all(p.kind in ("same", "edited", "cropped", "mirrored_rotated") for p in verified)
+    assert "matching points" in verified[0].words
+    # The second run verifies nothing again: every pair comes from the cache.
+    assert cached >= len(verified) and found.stats["verified_now"] > 0
+    assert again.stats["verified_now"] == 0
+    assert [g.key for g in again.duplicates] == [g.key for g in groups]
     for g in groups:
         assert g.keeper.id == g.members[0].id and g.keeper_reason
         assert g.bytes_reclaimable == sum(p.size for p in g.members[1:])
@@ -140,12 +156,13 @@ def test_burst_needs_same_camera_and_close_capture_time(
     # pHash alone must not link them here, so only the burst rule can.
     settings = finder_settings(phash_distance=2, burst_window_s=10, burst_phash_distance=16)
     signals = ("sha256", "phash", "burst")
-    groups = group_photos([left, right], {}, settings, signals=signals)
-    assert _ids(groups) == [{left.id, right.id}] and groups[0].kind == "burst"
+    found = group_library([left, right], {}, settings, signals=signals)
+    assert found.duplicates == []  # a burst is a similar shot, never a duplicate
+    assert _ids(found.similar) == [{left.id, right.id}] and found.similar[0].kind == "similar"
     later = dataclasses.replace(right, captured_at="2031-01-01T00:00:00")
-    assert group_photos([left, later], {}, settings, signals=signals) == []
+    assert group_library([left, later], {}, settings, signals=signals).similar == []
     other_camera = dataclasses.replace(right, camera_model="Other Model 2")
-    assert group_photos([left, other_camera], {}, settings, signals=signals) == []
+    assert group_library([left, other_camera], {}, settings, signals=signals).similar == []
     unrelated = by_path["originals/astronaut.jpg"]
     same_moment = dataclasses.replace(
         unrelated, captured_at=right.captured_at, camera_make=right.camera_make,

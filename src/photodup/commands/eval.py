@@ -35,6 +35,7 @@ def eval_command(
     from rich.console import Console
 
     from photodup.client import InferenceClient
+    from photodup.finder.derive import NEGATIVES
     from photodup.finder.evaluate import evaluate
     from photodup.finder.report import print_eval
     from photodup.finder.sample import build_sample_library, read_sample_library
@@ -42,6 +43,7 @@ def eval_command(
     from photodup.finder.settings import get_finder_settings
     from photodup.finder.sources import COLOUR_PHOTOS
     from photodup.finder.store import Store
+    from photodup.finder.verify.cache import load_features
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     console = Console(stderr=True)
@@ -53,7 +55,10 @@ def eval_command(
             root = library or Path(tmp) / "library"
             console.print(f"building the labelled set in {root}")
             lib = build_sample_library(
-                root, photos=_split(photos) or COLOUR_PHOTOS, kinds=_split(kinds)
+                root,
+                photos=_split(photos) or COLOUR_PHOTOS,
+                kinds=_split(kinds),
+                negatives=tuple(NEGATIVES),
             )
         # The eval owns its index, so a user's PHOTODUP_DB_PATH cannot mix libraries.
         settings = settings.model_copy(update={"db_path": Path(tmp) / "eval-index.db"})
@@ -72,6 +77,7 @@ def eval_command(
                 settings,
                 model=str(info.get("model_name")),
                 pretrained=str(info.get("pretrained")),
+                features=lambda reps: load_features(store.conn, store.library, reps),
             )
     print_eval(Console(width=140), report, settings)
     if output is not None:

@@ -102,6 +102,68 @@ def _text_overlay(img: Image.Image) -> tuple[bytes, str]:
     return encode(out, "JPEG", quality=90), ".jpg"
 
 
+def _heavy_jpeg(img: Image.Image) -> tuple[bytes, str]:
+    """Re-saved again and again at low quality, as forwarded pictures end up."""
+    data = encode(img, "JPEG", quality=35)
+    for quality in (25, 20):
+        with Image.open(io.BytesIO(data)) as again:
+            data = encode(again.convert("RGB"), "JPEG", quality=quality)
+    return data, ".jpg"
+
+
+def _messenger(img: Image.Image) -> tuple[bytes, str]:
+    """What a chat app sends: longer side 320 pixels, quality 60."""
+    small = img.copy()
+    small.thumbnail((320, 320), Image.Resampling.BILINEAR)
+    return encode(small, "JPEG", quality=60), ".jpg"
+
+
+def _straighten(img: Image.Image) -> tuple[bytes, str]:
+    """Turned by 4 degrees and cropped to the largest upright rectangle, as an editor does."""
+    turned = img.rotate(4.0, resample=Image.Resampling.BICUBIC, expand=False)
+    w, h = img.size
+    dx, dy = round(w * 0.09), round(h * 0.09)
+    return encode(turned.crop((dx, dy, w - dx, h - dy)), "JPEG", quality=90), ".jpg"
+
+
+def _crop_edit(img: Image.Image) -> tuple[bytes, str]:
+    """A 20 % crop plus colour and contrast edits."""
+    w, h = img.size
+    cropped = img.crop((round(w * 0.12), round(h * 0.05), w - round(w * 0.08), h - round(h * 0.15)))
+    edited = ImageEnhance.Contrast(ImageEnhance.Color(cropped).enhance(1.5)).enhance(1.25)
+    return encode(edited, "JPEG", quality=88), ".jpg"
+
+
+def _sticker(img: Image.Image) -> tuple[bytes, str]:
+    """A sticker (a yellow disc with a face) pasted over about a sixth of the photo."""
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    w, h = out.size
+    r = round(min(w, h) * 0.23)
+    cx, cy = round(w * 0.68), round(h * 0.35)
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(250, 210, 40), outline=(0, 0, 0), width=3)
+    e = max(2, r // 6)
+    for ex in (cx - r // 3, cx + r // 3):
+        draw.ellipse((ex - e, cy - r // 3 - e, ex + e, cy - r // 3 + e), fill=(0, 0, 0))
+    draw.arc((cx - r // 2, cy - r // 4, cx + r // 2, cy + r // 2), 20, 160, fill=(0, 0, 0), width=4)
+    return encode(out, "JPEG", quality=90), ".jpg"
+
+
+def _grey(img: Image.Image) -> tuple[bytes, str]:
+    return encode(ImageOps.grayscale(img), "JPEG", quality=90), ".jpg"
+
+
+def _turned(transpose: Image.Transpose) -> Derivation:
+    return lambda img: (encode(img.transpose(transpose), "JPEG", quality=92), ".jpg")
+
+
+def _mirror_crop(img: Image.Image) -> tuple[bytes, str]:
+    """Mirrored and trimmed by 10 %: a selfie app's copy."""
+    w, h = img.size
+    box = (round(w * 0.07), round(h * 0.03), w - round(w * 0.03), h - round(h * 0.07))
+    return encode(ImageOps.mirror(img).crop(box), "JPEG", quality=85), ".jpg"
+
+
 #: kind name -> derivation. The names are the labels the eval reports per kind.
 DERIVATIONS: dict[str, Derivation] = {
     "jpeg_q90": _jpeg(90),
@@ -124,13 +186,53 @@ DERIVATIONS: dict[str, Derivation] = {
     "png": lambda img: (encode(img, "PNG"), ".png"),
     "webp": lambda img: (encode(img, "WEBP", quality=80), ".webp"),
     "heic": lambda img: (encode(img, "HEIF", quality=80), ".heic"),
+    "jpeg_heavy": _heavy_jpeg,
+    "messenger": _messenger,
+    "straighten": _straighten,
+    "crop_edit": _crop_edit,
+    "sticker": _sticker,
+    "grey": _grey,
+    "rotate_90": _turned(Image.Transpose.ROTATE_90),
+    "rotate_180": _turned(Image.Transpose.ROTATE_180),
+    "mirror_crop": _mirror_crop,
+}
+
+
+def _tile(index: int) -> Derivation:
+    """Hard negative: one quarter of the photo enlarged back to full size. It shares pixels
+    with the original but is a different picture (a detail), never a duplicate."""
+
+    def run(img: Image.Image) -> tuple[bytes, str]:
+        w, h = img.size
+        x, y = (index % 2) * w // 2, (index // 2) * h // 2
+        part = img.crop((x, y, x + w // 2, y + h // 2)).resize((w, h), Image.Resampling.BICUBIC)
+        return encode(part, "JPEG", quality=90), ".jpg"
+
+    return run
+
+
+def _detail(img: Image.Image) -> tuple[bytes, str]:
+    """Hard negative: the middle 40 % of the photo enlarged (16 % of its area): a detail."""
+    w, h = img.size
+    box = (round(w * 0.3), round(h * 0.3), round(w * 0.7), round(h * 0.7))
+    part = img.crop(box).resize((w, h), Image.Resampling.BICUBIC)
+    return encode(part, "JPEG", quality=90), ".jpg"
+
+
+#: Hard negatives: files made from a photo that are *not* duplicates of it (nor of each
+#: other). The eval gives each its own source, so grouping any of them is a false pair.
+NEGATIVES: dict[str, Derivation] = {
+    "tile_0": _tile(0),
+    "tile_3": _tile(3),
+    "detail": _detail,
 }
 
 
 def derive(img: Image.Image, kind: str) -> tuple[bytes, str]:
     """Return (file bytes, extension) of the ``kind`` copy of ``img``."""
     try:
-        fn = DERIVATIONS[kind]
+        fn = DERIVATIONS[kind] if kind in DERIVATIONS else NEGATIVES[kind]
     except KeyError:
-        raise KeyError(f"unknown derivation {kind!r}; choose from {sorted(DERIVATIONS)}") from None
+        choices = sorted({*DERIVATIONS, *NEGATIVES})
+        raise KeyError(f"unknown derivation {kind!r}; choose from {choices}") from None
     return fn(img.convert("RGB"))

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from photodup.finder.records import PhotoRecord, Skipped, display_path
+from photodup.finder.verify.features import Extracted, safe_extract
 from photodup.finder.walk import FoundFile
 from photodup.imaging import ImageDecodeError, load_photo, preprocess
 
@@ -37,6 +38,7 @@ class Examined:
     record: PhotoRecord | None = None
     tensor: np.ndarray | None = None
     skipped: Skipped | None = None
+    extracted: Extracted | None = None  # local features for verification (None: failed)
 
 
 def _alive(pid: int) -> bool:
@@ -161,4 +163,4 @@ def examine(found: FoundFile) -> Examined:
         phash=phash,
         dhash=dhash,
     )
-    return Examined(found, record=record, tensor=tensor)
+    return Examined(found, record=record, tensor=tensor, extracted=safe_extract(img, name))

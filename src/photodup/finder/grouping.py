@@ -1,4 +1,8 @@
-"""Group near-duplicates: candidate pairs from every signal, then complete linkage.
+"""Group near-duplicates: candidate pairs from every signal, verification, complete linkage.
+
+With the ``verified`` signal (the default), candidates from every index reach geometric
+verification (:mod:`photodup.finder.verify`), which decides; similar shots go to their own
+list and never into a duplicate group.
 
 No chaining: pairs linked by a signal are merged strongest first (complete linkage), and
 two groups join only if *every* pair across them is compatible: linked, or similar at the
@@ -11,21 +15,43 @@ exact copies are always together.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from photodup.finder.candidates import NodeData, burst_pairs, embedding_pairs, phash_pairs
-from photodup.finder.groups import Group, Pair, build_group, with_hard_links
+from photodup.finder.groups import Group, Pair, build_group, similar_groups, with_hard_links
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Photo, Store
+from photodup.finder.verify.cache import NodeFeatures, load_features, load_verified, save_verified
+from photodup.finder.verify.candidates import knn_pairs, merge_pairs, variant_pairs
+from photodup.finder.verify.decide import Rule
+from photodup.finder.verify.linking import Verifier, link_candidates
+from photodup.finder.verify.match import Evidence
 
 log = logging.getLogger(__name__)
 
-SIGNALS = ("sha256", "phash", "embedding", "burst")
-__all__ = ["SIGNALS", "Group", "Pair", "find_groups", "group_photos"]
+SIGNALS = ("sha256", "phash", "embedding", "burst", "verified")
+__all__ = ["SIGNALS", "Group", "Grouping", "Pair", "find_grouping", "find_groups", "group_photos"]
+FeatureLoader = Callable[[Sequence[Photo]], NodeFeatures]
+
+
+@dataclass
+class Grouping:
+    """Duplicate groups, similar-shot groups (never mixed) and what it took to find them."""
+
+    duplicates: list[Group]
+    similar: list[Group]
+    #: node pairs that reached verification (key a*n+b) and each photo's node, for the eval
+    candidates: set[int] = field(default_factory=set)
+    node_of: dict[int, int] = field(default_factory=dict)
+    n: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+    #: pairs verified in this run (sha_a, sha_b, evidence), for the cache
+    new_evidence: list[tuple[str, str, Evidence]] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +78,8 @@ class _Graph:
 def strength(signals: dict[str, float]) -> float:
     """One similarity in [0, 1] for ordering merges: cosine, or 1 - pHash distance / 64."""
     values = [s if name != "phash" else 1.0 - s / 64.0 for name, s in signals.items()]
+    if "verified" in signals:  # the shared area decides among verified links
+        values = [signals["verified"]]
     return max(values) if values else 0.0
 
 
@@ -61,19 +89,27 @@ def _epoch(captured: str | None) -> float:
     return float(np.datetime64(captured, "s").astype(np.int64))
 
 
-Compatible = Callable[[int, int], bool]
+#: True: may share a group; False: must not; None: cannot say (see _complete_linkage).
+Compatible = Callable[[int, int], bool | None]
 
 
 def _compatibility(
-    graph: _Graph, data: NodeData, settings: FinderSettings, signals: Collection[str]
+    graph: _Graph,
+    data: NodeData,
+    settings: FinderSettings,
+    signals: Collection[str],
+    verifier: Verifier | None,
 ) -> Compatible:
-    """May two nodes share a group? Linked, or similar at the looser group thresholds."""
+    """May two nodes share a group? Linked, or verified (checked now if need be), or, when
+    verification cannot say, similar at the looser group thresholds."""
     phashes = data.phash.tolist()
     use_phash, use_emb = "phash" in signals, "embedding" in signals
 
-    def compatible(x: int, y: int) -> bool:
+    def compatible(x: int, y: int) -> bool | None:
         if graph.has(x, y):
             return True
+        if verifier is not None and not verifier.scarce(x, y):
+            return verifier.groupable(x, y, settings.group_coverage)
         if use_phash and (phashes[x] ^ phashes[y]).bit_count() <= settings.group_phash_distance:
             return True
         if use_emb and data.has_embedding[x] and data.has_embedding[y]:
@@ -81,6 +117,20 @@ def _compatibility(
         return False
 
     return compatible
+
+
+def _may_merge(compatible: Compatible, ma: list[int], mb: list[int]) -> bool:
+    """No pair across must be kept apart, and at least half of them are known compatible:
+    verification cannot say for some hard pairs (few matches between a tight crop and a
+    tiny copy), and those must not split a group that every other pair holds together."""
+    known = 0
+    for x in ma:
+        for y in mb:
+            said = compatible(x, y)
+            if said is False:
+                return False
+            known += said is True
+    return 2 * known >= len(ma) * len(mb)
 
 
 def _complete_linkage(graph: _Graph, compatible: Compatible) -> list[list[int]]:
@@ -92,7 +142,7 @@ def _complete_linkage(graph: _Graph, compatible: Compatible) -> list[list[int]]:
         if ca == cb:
             continue
         ma, mb = members[ca], members[cb]
-        if all(compatible(x, y) for x in ma for y in mb):
+        if _may_merge(compatible, ma, mb):
             if len(ma) < len(mb):
                 ca, cb, ma, mb = cb, ca, mb, ma
             ma.extend(mb)
@@ -109,14 +159,17 @@ def group_photos(
     *,
     dismissed: Sequence[frozenset[str]] = (),
     signals: Collection[str] = SIGNALS,
+    features: FeatureLoader | None = None,
 ) -> list[Group]:
-    """Group ``photos``; ``embeddings`` maps photo id -> vector (or is ``(ids, matrix)``)."""
-    if isinstance(embeddings, tuple):
-        ids, matrix = embeddings
-        row_of = {int(i): r for r, i in enumerate(ids.tolist())}
-    else:
-        matrix = np.stack(list(embeddings.values())) if embeddings else np.zeros((0, 512))
-        row_of = {pid: r for r, pid in enumerate(embeddings)}
+    """Duplicate groups of ``photos``; ``embeddings`` maps photo id -> vector (or is
+    ``(ids, matrix)``); ``features`` loads local features (no verification without)."""
+    found = group_library(
+        photos, embeddings, settings, dismissed=dismissed, signals=signals, features=features
+    )
+    return found.duplicates
+
+
+def _nodes(photos: Sequence[Photo]) -> tuple[dict[str, int], list[list[Photo]]]:
     node_of_sha: dict[str, int] = {}
     node_photos: list[list[Photo]] = []
     for p in photos:
@@ -124,6 +177,19 @@ def group_photos(
             node_of_sha[p.sha256] = len(node_photos)
             node_photos.append([])
         node_photos[node_of_sha[p.sha256]].append(p)
+    return node_of_sha, node_photos
+
+
+def _node_data(
+    node_photos: list[list[Photo]],
+    embeddings: dict[int, np.ndarray] | tuple[np.ndarray, np.ndarray],
+) -> NodeData:
+    if isinstance(embeddings, tuple):
+        ids, matrix = embeddings
+        row_of = {int(i): r for r, i in enumerate(ids.tolist())}
+    else:
+        matrix = np.stack(list(embeddings.values())) if embeddings else np.zeros((0, 512))
+        row_of = {pid: r for r, pid in enumerate(embeddings)}
     n = len(node_photos)
     dim = matrix.shape[1] if matrix.ndim == 2 and matrix.shape[0] else 512
     node_emb = np.zeros((n, dim), dtype=np.float32)
@@ -133,43 +199,89 @@ def group_photos(
         if row is not None:
             node_emb[node], has_emb[node] = matrix[row], True
     reps = [g[0] for g in node_photos]
-    data = NodeData(
+    return NodeData(
         phash=np.fromiter((p.phash for p in reps), dtype=np.uint64, count=n),
         embeddings=node_emb,
         has_embedding=has_emb,
         captured_s=np.fromiter((_epoch(p.captured_at) for p in reps), dtype=np.float64, count=n),
         camera=[" ".join(x for x in (p.camera_make, p.camera_model) if x) or None for p in reps],
     )
-    graph = _Graph(n, {})
+
+
+def _candidates(
+    data: NodeData,
+    settings: FinderSettings,
+    signals: Collection[str],
+    feats: NodeFeatures | None,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Pairs from every index; the keys ``phash``/``embedding`` are the older link rules."""
+    out = {}
+    has_emb = np.flatnonzero(data.has_embedding)
     if "phash" in signals:
-        graph.add("phash", phash_pairs(data.phash, settings.phash_distance))
+        out["phash"] = phash_pairs(data.phash, settings.phash_distance)
     if "embedding" in signals:
-        graph.add(
-            "embedding",
-            embedding_pairs(
-                node_emb,
-                np.flatnonzero(has_emb),
-                settings.cosine_threshold,
-                exact_max=settings.exact_search_max,
-                nprobe=settings.ivf_nprobe,
-                pca_dim=settings.ivf_pca_dim,
-                margin=settings.ivf_margin,
-            ),
+        out["embedding"] = embedding_pairs(
+            data.embeddings,
+            has_emb,
+            settings.cosine_threshold,
+            exact_max=settings.exact_search_max,
+            nprobe=settings.ivf_nprobe,
+            pca_dim=settings.ivf_pca_dim,
+            margin=settings.ivf_margin,
         )
     if "burst" in signals:
-        graph.add(
-            "burst",
-            burst_pairs(
-                data,
-                window_s=settings.burst_window_s,
-                min_cosine=settings.burst_cosine,
-                max_phash_distance=settings.burst_phash_distance,
-                use_embeddings="embedding" in signals,
-            ),
+        out["burst"] = burst_pairs(
+            data,
+            window_s=settings.burst_window_s,
+            min_cosine=settings.burst_cosine,
+            max_phash_distance=settings.burst_phash_distance,
+            use_embeddings="embedding" in signals,
         )
-    _drop_dismissed(graph, node_of_sha, dismissed)
+    if feats is not None:
+        out["phash_loose"] = phash_pairs(data.phash, settings.candidate_phash_distance)
+        out["variant"] = variant_pairs(
+            data.phash, feats.variants, feats.has_variants, settings.candidate_variant_distance
+        )
+        out["knn"] = knn_pairs(data.embeddings, has_emb, settings.candidate_knn)
+    return out
+
+
+def rule_of(settings: FinderSettings) -> Rule:
+    return Rule(
+        settings.min_inliers, settings.min_coverage, settings.max_near_miss, settings.min_shot_gap_s
+    )
+
+
+def group_library(
+    photos: Sequence[Photo],
+    embeddings: dict[int, np.ndarray] | tuple[np.ndarray, np.ndarray],
+    settings: FinderSettings,
+    *,
+    dismissed: Sequence[frozenset[str]] = (),
+    signals: Collection[str] = SIGNALS,
+    features: FeatureLoader | None = None,
+    cached: dict[tuple[str, str], Evidence] | None = None,
+) -> Grouping:
+    """Duplicate and similar-shot groups of ``photos`` (see :func:`group_photos`)."""
+    node_of_sha, node_photos = _nodes(photos)
+    n = len(node_photos)
+    data = _node_data(node_photos, embeddings)
+    reps = [g[0] for g in node_photos]
+    use_verify = "verified" in signals and features is not None and n > 1
+    feats = features(reps) if use_verify and features is not None else None
+    verifier = None
+    if feats is not None:
+        verifier = Verifier(
+            [p.sha256 for p in reps], feats, dict(cached or {}), rule_of(settings),
+            data.captured_s,
+        )  # fmt: skip
+    sources = _candidates(data, settings, signals, feats)
+    candidates = merge_pairs(n, sources)
+    _drop_dismissed(candidates, n, node_of_sha, dismissed)
+    links = link_candidates(n, candidates, verifier)
+    graph = _Graph(n, links.duplicate)
+    compatible = _compatibility(graph, data, settings, signals, verifier)
     groups = []
-    compatible = _compatibility(graph, data, settings, signals)
     for nodes in _complete_linkage(graph, compatible):
         members = [p for node in nodes for p in node_photos[node]]
         if len(members) < 2 or (len(nodes) == 1 and "sha256" not in signals):
@@ -177,25 +289,38 @@ def group_photos(
         hashes = frozenset(p.sha256 for p in members)
         if any(hashes <= d for d in dismissed):
             continue
-        links = {
+        pair_links = {
             (a, b): graph.get(a, b)
             for i, a in enumerate(nodes)
             for b in nodes[i + 1 :]
             if graph.has(a, b)
         }
-        groups.append(build_group(nodes, node_photos, links))
+        groups.append(build_group(nodes, node_photos, pair_links, verifier, data.phash))
     groups.sort(key=lambda g: (-g.bytes_reclaimable, g.key))
-    return groups
+    similar = similar_groups(n, links.similar, node_photos, verifier, groups, node_of_sha)
+    stats = {f"candidates_{k}": len(v[0]) for k, v in sources.items()}
+    stats.update(
+        candidate_pairs=len(candidates),
+        verified_now=verifier.computed if verifier else 0,
+        rejected=links.rejected,
+        similar_links=len(links.similar),
+    )
+    node_of = {p.id: node_of_sha[p.sha256] for p in photos}
+    new = verifier.new if verifier else []
+    return Grouping(groups, similar, set(candidates), node_of, n, stats, new)
 
 
 def _drop_dismissed(
-    graph: _Graph, node_of_sha: dict[str, int], dismissed: Sequence[frozenset[str]]
+    links: dict[int, dict[str, float]],
+    n: int,
+    node_of_sha: dict[str, int],
+    dismissed: Sequence[frozenset[str]],
 ) -> None:
     for hashes in dismissed:
         nodes = sorted(node_of_sha[h] for h in hashes if h in node_of_sha)
         for i, a in enumerate(nodes):
             for b in nodes[i + 1 :]:
-                graph.links.pop(a * graph.n + b, None)
+                links.pop(a * n + b, None)
 
 
 def embedding_tag(photos: Sequence[Photo]) -> tuple[str, str] | None:
@@ -208,19 +333,23 @@ def embedding_tag(photos: Sequence[Photo]) -> tuple[str, str] | None:
 
 
 def active_signals(settings: FinderSettings, tag: tuple[str, str] | None) -> tuple[str, ...]:
-    """The signals grouping uses; embeddings from random weights are left out under ``auto``."""
+    """The signals grouping uses; embeddings from random weights are left out under ``auto``
+    (as a link; they still propose candidates for verification)."""
     use = settings.use_embeddings == "on" or (
         settings.use_embeddings == "auto" and tag is not None and tag[1] != "none"
     )
-    return SIGNALS if use else tuple(s for s in SIGNALS if s != "embedding")
+    out = SIGNALS if use else tuple(s for s in SIGNALS if s != "embedding")
+    return out if settings.verify else tuple(s for s in out if s != "verified")
 
 
-def find_groups(
+def find_grouping(
     store: Store, settings: FinderSettings, *, signals: Collection[str] | None = None
-) -> list[Group]:
-    """Groups of the photos in the library, largest saving first.
+) -> Grouping:
+    """Duplicate groups (largest saving first) and similar shots of the library.
 
     Dismissed ("not duplicates") sets and photos moved to the quarantine are left out.
+    Features missing from the index are computed from the files; verified pairs are
+    cached in the index for the next run.
     """
     gone = store.quarantined_photo_ids()
     photos = [p for p in store.list_photos() if p.id not in gone]
@@ -228,15 +357,38 @@ def find_groups(
     if signals is None:
         signals = active_signals(settings, tag)
         if tag is not None and "embedding" not in signals and settings.use_embeddings == "auto":
-            log.warning(
-                "embeddings come from random weights (pretrained=none): grouping uses exact "
-                "and perceptual hashes only; set PHOTODUP_USE_EMBEDDINGS=on to use them anyway"
+            log.info(
+                "embeddings come from random weights (pretrained=none): they propose pairs "
+                "for verification but link nothing; PHOTODUP_USE_EMBEDDINGS=on links them"
             )
     embeddings = store.embeddings(*tag) if tag is not None else (np.empty(0), np.empty((0, 512)))
-    groups = group_photos(
-        photos, embeddings, settings, dismissed=store.dismissed_sets(), signals=signals
+
+    def features(reps: Sequence[Photo]) -> NodeFeatures:
+        return load_features(store.conn, store.library, reps)
+
+    found = group_library(
+        photos,
+        embeddings,
+        settings,
+        dismissed=store.dismissed_sets(),
+        signals=signals,
+        features=features,
+        cached=load_verified(store.conn) if "verified" in signals else None,
     )
+    if found.new_evidence:
+        try:
+            with store.transaction():
+                save_verified(store.conn, found.new_evidence)
+        except sqlite3.OperationalError as exc:  # a busy index costs a re-check next time
+            log.warning("could not cache %d verified pairs: %s", len(found.new_evidence), exc)
     # Hard links are one file: they free nothing (seen on disk, so after grouping).
-    groups = [with_hard_links(g, store.library) for g in groups]
-    groups.sort(key=lambda g: (-g.bytes_reclaimable, g.key))
-    return groups
+    found.duplicates = [with_hard_links(g, store.library) for g in found.duplicates]
+    found.duplicates.sort(key=lambda g: (-g.bytes_reclaimable, g.key))
+    return found
+
+
+def find_groups(
+    store: Store, settings: FinderSettings, *, signals: Collection[str] | None = None
+) -> list[Group]:
+    """Duplicate groups of the library, largest saving first (see :func:`find_grouping`)."""
+    return find_grouping(store, settings, signals=signals).duplicates

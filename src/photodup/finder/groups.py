@@ -7,10 +7,17 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from photodup.finder.keeper import choose_keeper
 from photodup.finder.records import Photo
+from photodup.finder.verify.decide import describe, link_kind
+from photodup.finder.verify.match import Evidence
+
+if TYPE_CHECKING:
+    from photodup.finder.verify.linking import Verifier
 
 
 @dataclass(frozen=True)
@@ -18,19 +25,28 @@ class Pair:
     """Two photos linked by one signal.
 
     ``score``: 1.0 for ``sha256``; the Hamming distance (bits of 64) for ``phash``; the
-    cosine similarity for ``embedding``; for ``burst`` the cosine, or 1 - distance/64.
+    cosine similarity for ``embedding``; for ``burst`` the cosine, or 1 - distance/64;
+    for ``verified`` the share of the smaller photo covered by the shared region.
+    ``kind`` (exact, same, edited, cropped, mirrored_rotated, similar) labels the link;
+    ``evidence`` (verified and similar links) says why, with A = photo ``a``.
     """
 
     a: int  # photo id
     b: int
     signal: str
     score: float
+    kind: str | None = None
+    evidence: Evidence | None = None
+
+    @property
+    def words(self) -> str:
+        return describe(self.evidence) if self.evidence is not None else ""
 
 
 @dataclass(frozen=True)
 class Group:
     key: str  # stable while the same files (by content) form the group
-    kind: str  # exact (identical files), near, or burst (a linked pair needed capture time)
+    kind: str  # exact (identical files), near, or similar (similar shots, not duplicates)
     members: list[Photo]  # best first: members[0] is the suggested keeper
     pairs: list[Pair]
     keeper_reason: str
@@ -76,11 +92,18 @@ class Group:
                 }
                 for p in self.members
             ],
-            "pairs": [
-                {"a": x.a, "b": x.b, "signal": x.signal, "score": round(x.score, 6)}
-                for x in self.pairs
-            ],
+            "pairs": [_pair_dict(x) for x in self.pairs],
         }
+
+
+def _pair_dict(x: Pair) -> dict[str, Any]:
+    d: dict[str, Any] = {"a": x.a, "b": x.b, "signal": x.signal, "score": round(x.score, 6)}
+    if x.kind is not None:
+        d["kind"] = x.kind
+    if x.evidence is not None:
+        d["evidence"] = x.evidence.to_dict()
+        d["why"] = x.words
+    return d
 
 
 def group_key(members: Sequence[Photo]) -> str:
@@ -92,10 +115,22 @@ def _similarity(signal: str, score: float) -> float:
     return 1.0 - score / 64.0 if signal == "phash" else score
 
 
+def _kind(signal: str, score: float, ev: Evidence | None, distance: int) -> str:
+    if signal == "verified" and ev is not None:
+        return link_kind(ev, same_pixels=distance <= 4, edited=distance > 4)
+    if signal == "phash":
+        return "same" if score <= 4 else "edited"
+    return "similar" if signal == "burst" else "edited"
+
+
 def build_group(
     nodes: Sequence[int],
     node_photos: Sequence[Sequence[Photo]],
     links: dict[tuple[int, int], dict[str, float]],
+    verifier: Verifier | None = None,
+    phash: np.ndarray | None = None,
+    *,
+    kind: str | None = None,
 ) -> Group:
     """Assemble a group from its nodes (distinct contents) and the links between them."""
     members = [p for node in nodes for p in node_photos[node]]
@@ -108,14 +143,23 @@ def build_group(
     for node in nodes:
         for p in node_photos[node]:
             if p.id != rep[node].id:
-                pairs.append(Pair(rep[node].id, p.id, "sha256", 1.0))
+                pairs.append(Pair(rep[node].id, p.id, "sha256", 1.0, "exact"))
                 sims.append(1.0)
     for (a, b), signals in links.items():
+        ev = verifier.oriented(a, b) if verifier is not None else None
+        distance = 64
+        if phash is not None:
+            distance = (int(phash[a]) ^ int(phash[b])).bit_count()
         for signal, score in sorted(signals.items()):
-            pairs.append(Pair(rep[a].id, rep[b].id, signal, score))
+            with_ev = ev if signal in ("verified", "similar") else None
+            pairs.append(
+                Pair(
+                    rep[a].id, rep[b].id, signal, score, _kind(signal, score, ev, distance), with_ev
+                )
+            )
         sims.append(max(_similarity(s, v) for s, v in signals.items()))
-    only_burst = any(set(s) == {"burst"} for s in links.values())
-    kind = "exact" if len(nodes) == 1 else "burst" if only_burst else "near"
+    if kind is None:
+        kind = "exact" if len(nodes) == 1 else "near"
     return Group(
         key=group_key(members),
         kind=kind,
@@ -154,3 +198,67 @@ def with_hard_links(group: Group, library: Path) -> Group:
     if not same and reclaimable == group.bytes_reclaimable:
         return group
     return replace(group, bytes_reclaimable=reclaimable, same_file_as_keeper=tuple(same))
+
+
+def similar_groups(
+    n: int,
+    similar: dict[int, str],
+    node_photos: Sequence[Sequence[Photo]],
+    verifier: Verifier | None,
+    duplicates: Sequence[Group] = (),
+    node_of_sha: dict[str, int] | None = None,
+) -> list[Group]:
+    """Similar shots, one photo per duplicate group (its keeper) or lone photo.
+
+    Links join duplicate groups, not single files: a burst next to a photo with ten
+    copies is one pair of shots, not ten. Shots already in one duplicate group are not
+    listed again."""
+    cluster = list(range(n))
+    keeper: dict[int, Photo] = {node: node_photos[node][0] for node in range(n)}
+    if node_of_sha is not None:
+        for g in duplicates:
+            nodes = sorted({node_of_sha[p.sha256] for p in g.members})
+            for node in nodes:
+                cluster[node] = nodes[0]
+            keeper[nodes[0]] = g.keeper
+    parent = {c: c for c in set(cluster)}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    between: dict[tuple[int, int], tuple[int, int]] = {}
+    for key in similar:
+        a, b = divmod(key, n)
+        ca, cb = sorted((cluster[a], cluster[b]))
+        if ca != cb:
+            between.setdefault((ca, cb), (a, b))
+            parent[find(ca)] = find(cb)
+    runs: dict[int, set[int]] = {}
+    for ca, cb in between:
+        runs.setdefault(find(ca), set()).update((ca, cb))
+    groups = []
+    for clusters in runs.values():
+        members = [keeper[c] for c in sorted(clusters)]
+        ranked, reason = choose_keeper(members)
+        pairs = []
+        for (ca, cb), (a, b) in between.items():
+            if ca in clusters:
+                ev = verifier.oriented(a, b) if verifier is not None else None
+                pairs.append(Pair(keeper[ca].id, keeper[cb].id, "similar", 1.0, "similar", ev))
+        groups.append(
+            Group(
+                key=group_key(members),
+                kind="similar",
+                members=ranked,
+                pairs=pairs,
+                keeper_reason=reason,
+                bytes_reclaimable=0,  # similar shots are all kept unless the user decides
+                max_similarity=1.0,
+                min_similarity=1.0,
+            )
+        )
+    groups.sort(key=lambda g: g.key)
+    return groups

@@ -80,11 +80,14 @@ def build_sample_library(
     burst: bool = True,
     exact_copies: bool = True,
     bad_files: bool = True,
+    negatives: Sequence[str] = (),
 ) -> SampleLibrary:
     """Write originals of ``photos`` with every derivation in ``kinds`` (default: all).
 
     Layout: ``originals/`` (JPEG with camera EXIF), ``copies/<kind>/``, ``backup/`` (byte
     identical copies), ``burst/``, ``others/`` (distractors) and ``incoming/`` (bad files).
+    ``negatives`` (names in :data:`~photodup.finder.derive.NEGATIVES`) go to
+    ``negatives/<kind>/``: made from a photo, but not duplicates of it.
     """
     root = Path(dest)
     root.mkdir(parents=True, exist_ok=True)
@@ -103,6 +106,11 @@ def build_sample_library(
         for kind in kinds:
             data, ext = derive(img, kind)
             rel = f"copies/{kind}/{name}{ext}"
+            _write(root, rel, data)
+            lib.files.append(SampleFile(rel, name, kind))
+        for kind in negatives:
+            data, ext = derive(img, kind)
+            rel = f"negatives/{kind}/{name}{ext}"
             _write(root, rel, data)
             lib.files.append(SampleFile(rel, name, kind))
         if burst and name == BURST[0]:

@@ -32,6 +32,7 @@ import numpy as np
 from photodup.finder.examine import Examined, examine, worker_init
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Skipped, Store
+from photodup.finder.verify.cache import save_extracted
 from photodup.finder.walk import FoundFile, walk_library
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class _Pipeline:
             for item, vec in zip(items, vectors if vectors is not None else [], strict=True):
                 assert item.record is not None
                 photo_id = self.store.upsert_photo(item.record)
+                save_extracted(self.store.conn, item.record.sha256, item.extracted)
                 self.store.set_embedding(photo_id, vec, *self.tag)
             self.summary.embedded += len(items)
             self.store.update_run(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -109,6 +109,25 @@ CREATE TABLE IF NOT EXISTS moves (
     updated_at    REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS moves_action ON moves (action_id);
+
+-- Version 2: local features once per distinct content, and verified pairs.
+CREATE TABLE IF NOT EXISTS features (
+    sha256        TEXT PRIMARY KEY,
+    version       INTEGER NOT NULL,
+    data          BLOB,             -- photodup.finder.verify.features.pack(); NULL: none
+    phash_mirror  INTEGER,          -- pHash of the mirrored photo (signed 64 bit) ...
+    phash_r90     INTEGER,          -- ... and of the photo turned 90, 180, 270 degrees
+    phash_r180    INTEGER,
+    phash_r270    INTEGER,
+    error         TEXT              -- why there are no features (names the file)
+);
+CREATE TABLE IF NOT EXISTS verifications (
+    sha_a         TEXT NOT NULL,    -- sha_a < sha_b
+    sha_b         TEXT NOT NULL,
+    version       INTEGER NOT NULL, -- photodup.finder.verify.cache.VERIFIER_VERSION
+    evidence      TEXT NOT NULL,    -- JSON of photodup.finder.verify.match.Evidence
+    PRIMARY KEY (sha_a, sha_b, version)
+);
 """
 
 
@@ -131,6 +150,9 @@ def connect(db_path: str, *, timeout_s: float = 30.0) -> sqlite3.Connection:
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
+    elif int(found["value"]) < SCHEMA_VERSION:
+        # 1 -> 2 only adds tables, which the DDL above has just created.
+        conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
     elif int(found["value"]) > SCHEMA_VERSION:
         raise RuntimeError(
             f"{db_path}: index schema version {found['value']} is newer than this photodup "

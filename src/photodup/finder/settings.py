@@ -68,6 +68,30 @@ class FinderSettings(BaseSettings):
     #: with the full 512-d vectors.
     ivf_margin: float = Field(0.07, ge=0.0, le=1.0)
 
+    # --- geometric verification (docs/finder.md, "Verification") ----------------------
+    #: Verify candidate pairs with local features (ORB); off: the hash/embedding rules alone.
+    verify: bool = True
+    #: Candidates: pHashes within this many bits reach verification ...
+    candidate_phash_distance: int = Field(16, ge=0, le=32)
+    #: ... and so do pairs whose mirrored or 90/180/270-turned pHash is this close.
+    candidate_variant_distance: int = Field(12, ge=0, le=32)
+    #: Candidates: each photo's k nearest neighbours by embedding (any weights, even random).
+    candidate_knn: int = Field(8, ge=0, le=64)
+    #: A duplicate needs at least this many matches that agree on one transform ...
+    min_inliers: int = Field(15, ge=4)
+    #: ... and a shared region covering at least this share of each photo (a quarter tile
+    #: covers 0.25 of its original, a 30 % crop 0.49).
+    min_coverage: float = Field(0.4, ge=0.0, le=1.0)
+    #: Complete linkage: two verified photos may share a group (each linked to the others
+    #: by someone) if their shared region covers this much of each: a 30 % crop and a
+    #: screenshot of one photo share 0.39 of the screenshot.
+    group_coverage: float = Field(0.2, ge=0.0, le=1.0)
+    #: A pair with more than this share of matches just outside the fit is a similar shot
+    #: (parallax or motion), not a copy.
+    max_near_miss: float = Field(0.5, ge=0.0, le=1.0)
+    #: Capture times at least this far apart: two shots, not copies (copies keep the time).
+    min_shot_gap_s: float = Field(1.0, ge=0.0)
+
 
 def get_finder_settings(**overrides: object) -> FinderSettings:
     """Settings from the environment with command-line overrides (``None`` means unset)."""
