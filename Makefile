@@ -118,8 +118,9 @@ TRITON_UI := UI_BACKEND=triton UI_INFERENCE_URL=http://triton:8000
 # Without PHOTOS_DIR the ui gets ./sample_library (`make demo` fills it); create it as you,
 # or Docker would create the bind-mount source as root.
 LIBRARY_DIR = $(if $(PHOTOS_DIR),,mkdir -p sample_library)
-# Checks before anything starts (library, ports, engine), and after a failed `up`: the failed
-# services' logs, then `down`, so no half-started stack is left (named volumes stay).
+# Checks before anything starts (library, ports, engine), and after `up` (Compose may return 0
+# when the exporter failed): on a failure the failed services' logs, then `down`, so no
+# half-started stack is left (named volumes stay).
 GUARD = python3 services/compose_guard.py
 # Where Docker Hub is unreachable: a Debian bookworm base made here (make docker-localbase).
 LOCALBASE_IMAGE := photodup-localbase:bookworm-py3.11
@@ -147,21 +148,21 @@ triton-image: docker-base ## Build Triton with the model baked in (services/trit
 up-pytorch: docker-base ## Compose: exporter, PyTorch service :8002, UI :8000 (PHOTOS_DIR=...)
 	$(LIBRARY_DIR)
 	$(DOCKER_ENV) $(GUARD) preflight pytorch
-	$(DOCKER_ENV) $(COMPOSE) $(COMPOSE_BASE) --profile pytorch up -d --build --wait --wait-timeout $(WAIT_TIMEOUT) \
-	  || { $(DOCKER_ENV) $(GUARD) failed pytorch -- $(COMPOSE) $(COMPOSE_BASE); exit 1; }
+	$(DOCKER_ENV) $(COMPOSE) $(COMPOSE_BASE) --profile pytorch up -d --build --wait --wait-timeout $(WAIT_TIMEOUT); \
+	  $(DOCKER_ENV) $(GUARD) after pytorch $$? -- $(COMPOSE) $(COMPOSE_BASE)
 
 up-triton: docker-base ## Compose: exporter, Triton :8003/:8004/:8005, UI :8000 (PHOTOS_DIR=...)
 	$(LIBRARY_DIR)
 	$(DOCKER_ENV) $(GUARD) preflight triton
-	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_BASE) --profile triton up -d --build --wait --wait-timeout $(WAIT_TIMEOUT) \
-	  || { $(DOCKER_ENV) $(GUARD) failed triton -- $(COMPOSE) $(COMPOSE_BASE); exit 1; }
+	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_BASE) --profile triton up -d --build --wait --wait-timeout $(WAIT_TIMEOUT); \
+	  $(DOCKER_ENV) $(GUARD) after triton $$? -- $(COMPOSE) $(COMPOSE_BASE)
 
 up-gpu-triton: ## Compose on a GPU host: GPU export, Triton on the GPU, UI :8000
 	$(MAKE) --no-print-directory docker-base GPU=1
 	$(LIBRARY_DIR)
 	$(DOCKER_ENV) $(GUARD) preflight triton
-	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_GPU) --profile triton up -d --build --wait --wait-timeout $(WAIT_TIMEOUT) \
-	  || { $(DOCKER_ENV) $(GUARD) failed triton -- $(COMPOSE) $(COMPOSE_GPU); exit 1; }
+	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_GPU) --profile triton up -d --build --wait --wait-timeout $(WAIT_TIMEOUT); \
+	  $(DOCKER_ENV) $(GUARD) after triton $$? -- $(COMPOSE) $(COMPOSE_GPU)
 
 down: ## Compose: stop and remove the stack's containers and network (named volumes are kept)
 	$(COMPOSE) $(COMPOSE_BASE) $(ALL_PROFILES) down --remove-orphans
@@ -178,8 +179,9 @@ bench: docker-base ## Compose: bench container, PyTorch vs Triton; results in be
 	$(DOCKER_ENV) $(GUARD) preflight bench
 	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile bench build
 	$(DOCKER_ENV) $(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile bench \
-	  run --rm bench || { $(DOCKER_ENV) $(GUARD) failed bench -- $(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)); exit 1; }
-	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) $(ALL_PROFILES) down --remove-orphans
+	  run --rm bench; rc=$$?; \
+	  $(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) $(ALL_PROFILES) down --remove-orphans; \
+	  exit $$rc
 
 compose-config: install ## Check the Compose files resolve for every profile, with and without GPU
 	@for files in "$(COMPOSE_BASE)" "$(COMPOSE_GPU)"; do \

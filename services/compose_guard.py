@@ -5,9 +5,12 @@
 (PHOTOS_DIR) exists and its container user can read it, and the profile's published ports are
 free. Each problem is one line naming the variable, the path or the port, and what to do.
 
-``failed PROFILE -- COMPOSE...``: after a failed ``up``, print the logs of the services that
-failed (an exporter that exited non-zero, a server that never became healthy), name the ones
-that never started, then ``down`` the stack so nothing is left half-started; named volumes stay.
+``after PROFILE RC -- COMPOSE...``: after ``up`` (whose exit code RC is not enough: Compose
+2.40 returns 0 when a one-shot dependency such as the exporter fails), look at every container
+of the profile. All running and healthy (the exporter exited 0): print where to go. Otherwise
+print the logs of the services that failed (an exporter that exited non-zero, a server that
+never became healthy), name the ones that never started, then ``down`` the stack so nothing
+is left half-started; named volumes stay.
 
 Values come from the environment, then ``./.env`` (as Compose reads them), then the defaults
 of docker-compose.yml.
@@ -37,7 +40,7 @@ PROFILES = {
     "triton": ("ui", *TRITON),
     "bench": ("inference-pytorch", *TRITON),
 }
-PROJECT = "photodup"
+PROJECT = os.environ.get("COMPOSE_PROJECT_NAME") or "photodup"
 PROJECT_LABEL = f"com.docker.compose.project={PROJECT}"
 ALL_PROFILES = ("--profile", "pytorch", "--profile", "triton", "--profile", "bench")
 
@@ -170,15 +173,24 @@ def containers(compose: list[str], profile: str) -> list[dict[str, object]]:
     return rows
 
 
-def failed(profile: str, compose: list[str]) -> int:
+def is_fine(row: dict[str, object]) -> bool:
+    """Exited 0 (a one-shot job) or running and, where it has a healthcheck, healthy."""
+    if row.get("State") == "exited":
+        return row.get("ExitCode") == 0
+    return row.get("State") == "running" and row.get("Health") in ("", None, "healthy")
+
+
+def after(profile: str, rc: int, compose: list[str]) -> int:
     rows = containers(compose, profile)
-    bad = [
-        r
-        for r in rows
-        if (r.get("State") == "exited" and r.get("ExitCode") not in (0, None))
-        or r.get("Health") == "unhealthy"
-        or (r.get("State") == "running" and r.get("Health") == "starting")
-    ]
+    if rc == 0 and rows and all(is_fine(r) for r in rows):
+        env_file = dotenv()
+        address = setting("PUBLISH_ADDRESS", "127.0.0.1", env_file)
+        for key in PROFILES[profile]:
+            variable, default, what = PORTS[key]
+            port = setting(variable, str(default), env_file)
+            print(f"ready: {what} on {address}:{port}")
+        return 0
+    bad = [r for r in rows if not is_fine(r) and r.get("State") != "created"]
     for row in bad:
         service = str(row["Service"])
         why = (
@@ -193,6 +205,8 @@ def failed(profile: str, compose: list[str]) -> int:
             text=True,
         )
         sys.stderr.write(logs.stdout + logs.stderr)
+    if not bad:
+        print(f"error: `up` exited with code {rc}", file=sys.stderr)
     waiting = [str(r["Service"]) for r in rows if r.get("State") == "created"]
     if waiting:
         names = ", ".join(waiting)
@@ -209,10 +223,10 @@ def failed(profile: str, compose: list[str]) -> int:
 def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "preflight" and argv[1] in PROFILES:
         return preflight(argv[1])
-    if len(argv) >= 4 and argv[0] == "failed" and argv[1] in PROFILES and argv[2] == "--":
-        return failed(argv[1], argv[3:])
+    if len(argv) >= 5 and argv[0] == "after" and argv[1] in PROFILES and argv[3] == "--":
+        return after(argv[1], int(argv[2]), argv[4:])
     print(
-        "usage: compose_guard.py preflight PROFILE | failed PROFILE -- COMPOSE_COMMAND...\n"
+        "usage: compose_guard.py preflight PROFILE | after PROFILE RC -- COMPOSE_COMMAND...\n"
         f"PROFILE is one of {', '.join(PROFILES)}",
         file=sys.stderr,
     )

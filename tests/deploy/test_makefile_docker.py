@@ -101,7 +101,7 @@ def test_up_targets_check_first_and_clean_up_after_a_failure() -> None:
         up = next(i for i, line in enumerate(lines) if " up -d --build --wait" in line)
         base = next(i for i, line in enumerate(lines) if "--profile build build base" in line)
         assert base < preflight < up, target
-        assert f"compose_guard.py failed {profile} --" in "\n".join(lines[up : up + 2]), target
+        assert f"compose_guard.py after {profile} $? --" in "\n".join(lines[up : up + 2]), target
 
 
 def test_memlock_follows_the_hosts_hard_limit() -> None:
