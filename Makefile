@@ -110,7 +110,9 @@ ALL_PROFILES := --profile pytorch --profile triton --profile bench
 # Containers that write into bind mounts (the library's quarantine, bench results) run as you.
 # TRITON_MEMLOCK: NVIDIA's unlimited memlock where the host allows it, else the host's hard
 # limit in bytes (a container cannot get more; Docker would refuse to start Triton).
-DOCKER_ENV = HOST_UID=$$(id -u) HOST_GID=$$(id -g) TRITON_MEMLOCK=$(TRITON_MEMLOCK) \
+HOST_UID ?= $(shell id -u)
+HOST_GID ?= $(shell id -g)
+DOCKER_ENV = HOST_UID=$(HOST_UID) HOST_GID=$(HOST_GID) TRITON_MEMLOCK=$(TRITON_MEMLOCK) \
   $(if $(PHOTOS_DIR),PHOTOS_DIR=$(abspath $(PHOTOS_DIR)),)
 TRITON_MEMLOCK ?= $(shell l=$$(ulimit -Hl); [ "$$l" = unlimited ] && echo -1 || echo $$((l * 1024)))
 # The ui reaches the active backend by its Compose-network name.
