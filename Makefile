@@ -7,7 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-COMPOSE ?= docker compose
+# `docker compose` when the plugin is there, else the Compose v2 binary of the dev extras.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo docker compose \
+  || { [ -x .venv/bin/docker-compose ] && echo .venv/bin/docker-compose; } || echo docker compose)
 MODEL_REPOSITORY ?= model_repository
 PRETRAINED ?= laion2b_s34b_b79k
 TRITON_BACKEND ?= python
@@ -18,7 +20,8 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps test lint export serve-pytorch serve-triton demo \
         bench bench-local bench-quick bench-grouping eval ui up-pytorch up-triton up-gpu-triton down logs \
-        docker-export compose-config clean bench-ui faults
+        docker-export compose-config clean bench-ui faults docker-base docker-localbase \
+        triton-standin triton-image compose-smoke
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -103,52 +106,99 @@ clean: ## Remove build output (keeps .venv)
 	rm -rf $(MODEL_REPOSITORY)/*/ .pytest_cache .ruff_cache .mypy_cache
 
 # --- docker (the Compose stack; docs/deploy.md) ----------------------------------------
-# Needs Docker with the Compose plugin; the GPU targets also need the NVIDIA Container Toolkit.
-# compose-config needs neither: it uses the docker-compose binary installed into .venv.
+# Needs Docker with the Compose plugin (or the docker-compose binary the dev extras put into
+# .venv); the GPU targets also need the NVIDIA Container Toolkit. compose-config needs no
+# engine. Every image builds FROM the shared base (services/base/Dockerfile): the up targets
+# build it first (seconds when cached).
 COMPOSE_BASE := -f docker-compose.yml
 COMPOSE_GPU := -f docker-compose.yml -f docker-compose.gpu.yml
 ALL_PROFILES := --profile pytorch --profile triton --profile bench
 # Containers that write into bind mounts (the library's quarantine, bench results) run as you.
-DOCKER_ENV = HOST_UID=$$(id -u) HOST_GID=$$(id -g) \
+# TRITON_MEMLOCK: NVIDIA's unlimited memlock where the host allows it, else the host's hard
+# limit in bytes (a container cannot get more; Docker would refuse to start Triton).
+HOST_UID ?= $(shell id -u)
+HOST_GID ?= $(shell id -g)
+DOCKER_ENV = HOST_UID=$(HOST_UID) HOST_GID=$(HOST_GID) TRITON_MEMLOCK=$(TRITON_MEMLOCK) \
   $(if $(PHOTOS_DIR),PHOTOS_DIR=$(abspath $(PHOTOS_DIR)),)
+TRITON_MEMLOCK ?= $(shell l=$$(ulimit -Hl); [ "$$l" = unlimited ] && echo -1 || echo $$((l * 1024)))
 # The ui reaches the active backend by its Compose-network name.
 TRITON_UI := UI_BACKEND=triton UI_INFERENCE_URL=http://triton:8000
 # Without PHOTOS_DIR the ui gets ./sample_library (`make demo` fills it); create it as you,
 # or Docker would create the bind-mount source as root.
 LIBRARY_DIR = $(if $(PHOTOS_DIR),,mkdir -p sample_library)
+# Checks before anything starts (library, ports, engine), and after `up` (Compose may return 0
+# when the exporter failed): on a failure the failed services' logs, then `down`, so no
+# half-started stack is left (named volumes stay).
+GUARD = python3 services/compose_guard.py
+# Where Docker Hub is unreachable: a Debian bookworm base made here (make docker-localbase).
+LOCALBASE_IMAGE := photodup-localbase:bookworm-py3.11
+WAIT_TIMEOUT ?= 900
 
-up-pytorch: ## Compose: exporter, PyTorch service :8002, UI :8000 (CPU; PHOTOS_DIR=...)
-	$(LIBRARY_DIR)
-	$(DOCKER_ENV) $(COMPOSE) $(COMPOSE_BASE) --profile pytorch up -d --build
+docker-base: ## Compose: build the shared base image every deployable builds FROM
+	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile build build base
 
-up-triton: ## Compose: exporter, Triton :8003/:8004/:8005, UI :8000 (CPU; PHOTOS_DIR=...)
+docker-localbase: ## Make a Debian base image with debootstrap (where Docker Hub is unreachable)
+	@command -v debootstrap >/dev/null || { echo "error: debootstrap not found (apt-get install debootstrap)" >&2; exit 1; }
+	root=$$(mktemp -d) && trap '$(SUDO) rm -rf "$$root"' EXIT \
+	  && $(SUDO) debootstrap --variant=minbase \
+	       --include=python3.11,python3.11-venv,python-is-python3,ca-certificates bookworm "$$root/fs" \
+	  && $(SUDO) cp /etc/ssl/certs/ca-certificates.crt "$$root/fs/etc/ssl/certs/ca-certificates.crt" \
+	  && $(SUDO) rm -rf "$$root"/fs/var/cache/apt/archives/*.deb "$$root"/fs/var/lib/apt/lists/* \
+	  && $(SUDO) tar -C "$$root/fs" -c . | docker import - $(LOCALBASE_IMAGE)
+	@echo "made $(LOCALBASE_IMAGE); build with PYTHON_IMAGE=$(LOCALBASE_IMAGE) BUILD_NETWORK=host"
+
+triton-standin: ## Compose: build the stand-in Triton image (nvidia-pytriton's tritonserver; no nvcr.io)
+	$(COMPOSE) $(COMPOSE_BASE) --profile build build triton-standin
+
+triton-image: docker-base ## Build Triton with the model baked in (services/triton/Dockerfile; docs/deploy.md)
+	$(COMPOSE) $(COMPOSE_BASE) --profile build build triton-image
+
+up-pytorch: docker-base ## Compose: exporter, PyTorch service :8002, UI :8000 (PHOTOS_DIR=...)
 	$(LIBRARY_DIR)
-	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_BASE) --profile triton up -d --build
+	$(DOCKER_ENV) $(GUARD) preflight pytorch
+	$(DOCKER_ENV) $(COMPOSE) $(COMPOSE_BASE) --profile pytorch up -d --build --wait --wait-timeout $(WAIT_TIMEOUT); \
+	  $(DOCKER_ENV) $(GUARD) after pytorch $$? -- $(COMPOSE) $(COMPOSE_BASE)
+
+up-triton: docker-base ## Compose: exporter, Triton :8003/:8004/:8005, UI :8000 (PHOTOS_DIR=...)
+	$(LIBRARY_DIR)
+	$(DOCKER_ENV) $(GUARD) preflight triton
+	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_BASE) --profile triton up -d --build --wait --wait-timeout $(WAIT_TIMEOUT); \
+	  $(DOCKER_ENV) $(GUARD) after triton $$? -- $(COMPOSE) $(COMPOSE_BASE)
 
 up-gpu-triton: ## Compose on a GPU host: GPU export, Triton on the GPU, UI :8000
+	$(MAKE) --no-print-directory docker-base GPU=1
 	$(LIBRARY_DIR)
-	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_GPU) --profile triton up -d --build
+	$(DOCKER_ENV) $(GUARD) preflight triton
+	$(DOCKER_ENV) $(TRITON_UI) $(COMPOSE) $(COMPOSE_GPU) --profile triton up -d --build --wait --wait-timeout $(WAIT_TIMEOUT); \
+	  $(DOCKER_ENV) $(GUARD) after triton $$? -- $(COMPOSE) $(COMPOSE_GPU)
 
-down: ## Compose: stop and remove the stack's containers (named volumes are kept)
+down: ## Compose: stop and remove the stack's containers and network (named volumes are kept)
 	$(COMPOSE) $(COMPOSE_BASE) $(ALL_PROFILES) down --remove-orphans
 
 logs: ## Compose: follow the stack's logs
 	$(COMPOSE) $(COMPOSE_BASE) $(ALL_PROFILES) logs --follow --tail=200
 
-docker-export: ## Compose: run only the exporter into the model_repository volume (GPU=1 for GPU)
+docker-export: docker-base ## Compose: run only the exporter into the model_repository volume (GPU=1 for GPU)
 	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile triton build exporter
 	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile triton run --rm exporter
 
-bench: ## Compose: bench container, PyTorch vs Triton; results in bench/results/ (GPU=1)
+bench: docker-base ## Compose: bench container, PyTorch vs Triton; results in bench/results/ (GPU=1)
 	mkdir -p bench/results
+	$(DOCKER_ENV) $(GUARD) preflight bench
 	$(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile bench build
 	$(DOCKER_ENV) $(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) --profile bench \
-	  run --rm bench
+	  run --rm bench; rc=$$?; \
+	  $(COMPOSE) $(if $(GPU),$(COMPOSE_GPU),$(COMPOSE_BASE)) $(ALL_PROFILES) down --remove-orphans; \
+	  exit $$rc
 
 compose-config: install ## Check the Compose files resolve for every profile, with and without GPU
 	@for files in "$(COMPOSE_BASE)" "$(COMPOSE_GPU)"; do \
-	  for profile in pytorch triton bench; do \
+	  for profile in pytorch triton bench build; do \
 	    $(BIN)/docker-compose $$files --profile $$profile config --quiet \
 	      && echo "ok: $$files --profile $$profile" || exit 1; \
 	  done; \
 	done
+
+compose-smoke: install ## Real engine: build, bring up every profile, scan, check, down (~15-25 min)
+	PHOTODUP_ENGINE_TESTS=1 $(BIN)/python -m pytest -m engine -p no:cacheprovider -v -s \
+	  tests/deploy/test_real_engine.py $(PYTEST_ARGS)

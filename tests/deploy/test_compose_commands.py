@@ -9,14 +9,14 @@ stack sets are valid for that class.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import pytest
 
 from deploy.cli_args import export_options, parse_photodup
+from deploy.dockerfiles import DEPLOYABLES, instructions
 from deploy.settings_fields import settings_fields
-from deploy.stack import BASE_FILES, GPU_FILES, PROFILES, REPO, ComposeConfig, makefile_assignments
+from deploy.stack import BASE_FILES, GPU_FILES, PROFILES, ComposeConfig, makefile_assignments
 from photodup.export import ExportError
 
 VARIANTS = [
@@ -88,15 +88,11 @@ def test_bench_command_targets_the_compose_backends(compose_config: ComposeConfi
     assert params["backend"] == "both"
 
 
-def test_dockerfile_default_commands_parse() -> None:
-    cmds = re.findall(r"^CMD (\[.*?\])$", _dockerfile_joined(), re.MULTILINE)
-    assert len(cmds) == 4, cmds
-    for cmd in cmds:
-        parse_photodup(json.loads(cmd))
-
-
-def _dockerfile_joined() -> str:
-    return (REPO / "Dockerfile").read_text().replace("\\\n", " ").replace("  ", " ")
+@pytest.mark.parametrize("service", DEPLOYABLES)
+def test_dockerfile_default_commands_parse(service: str) -> None:
+    path = DEPLOYABLES[service] / "Dockerfile"
+    (cmd,) = [rest for keyword, rest in instructions(path) if keyword == "CMD"]
+    parse_photodup(json.loads(cmd))
 
 
 @pytest.mark.parametrize(("files", "profile"), VARIANTS)

@@ -50,20 +50,21 @@ def test_fp16_and_tensorrt_are_options(compose_config: ComposeConfig, extra: str
     assert command[-len(extra.split()) :] == extra.split()
 
 
-def test_model_services_build_the_cuda_variant(compose_config: ComposeConfig) -> None:
-    services = compose_config(GPU_FILES, "bench", "pytorch")["services"]
-    for name in ("exporter", "inference-pytorch", "bench"):
-        assert services[name]["build"]["args"]["TORCH_VARIANT"] == "cuda", name
+def test_every_image_builds_on_the_cuda_base(compose_config: ComposeConfig) -> None:
+    """One CUDA base for all (the ui too, without a GPU): the big layer is built once."""
+    services = compose_config(GPU_FILES, "bench", "pytorch", "build")["services"]
+    assert services["base"]["build"]["args"]["TORCH_VARIANT"] == "cuda"
+    for name in ("base", "exporter", "inference-pytorch", "bench", "ui"):
         assert services[name]["image"].endswith("-cuda"), name
-    for name in ("ui",):
-        assert services[name]["build"]["args"]["TORCH_VARIANT"] == "cpu", name
-        assert services[name]["image"].endswith("-cpu"), name
+    for name in ("exporter", "inference-pytorch", "bench", "ui"):
+        assert services[name]["build"]["args"]["BASE_IMAGE"] == services["base"]["image"], name
+    assert "deploy" not in services["ui"]
 
 
 def test_override_changes_nothing_else(compose_config: ComposeConfig) -> None:
     """Strip what the override is meant to add; the rest must equal the base file."""
-    base = compose_config(BASE_FILES, "bench", "pytorch")["services"]
-    gpu = compose_config(GPU_FILES, "bench", "pytorch")["services"]
+    base = compose_config(BASE_FILES, "bench", "pytorch", "build")["services"]
+    gpu = compose_config(GPU_FILES, "bench", "pytorch", "build")["services"]
     for name, service in gpu.items():
         stripped = {k: v for k, v in service.items() if k not in {"deploy", "image", "command"}}
         reference = {k: v for k, v in base[name].items() if k not in {"image", "command"}}

@@ -26,6 +26,11 @@ DOCKER_TARGETS = (
     "docker-export",
     "bench",
     "compose-config",
+    "compose-smoke",
+    "docker-base",
+    "docker-localbase",
+    "triton-standin",
+    "triton-image",
 )
 
 
@@ -55,7 +60,8 @@ def resolved_by_target(target: str, **variables: str) -> dict[str, Any]:
     args = [f"{key}={value}" for key, value in variables.items()]
     lines = make("-n", target, f"COMPOSE={compose}", *args).splitlines()
     (line,) = [line for line in lines if line.lstrip().startswith("HOST_UID=") and " up " in line]
-    line = line.replace(" up -d --build", f" --env-file {os.devnull} config --format json")
+    # Keep the variables, files and profile; drop `up ...` and the failure branch after it.
+    line = line.split(" up ")[0] + f" --env-file {os.devnull} config --format json"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
     done = subprocess.run(
         ["bash", "-c", line], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
@@ -85,3 +91,23 @@ def test_up_targets_wire_the_ui_to_their_backend(
     assert any(v["source"] == "/srv/photos" and v["target"] == "/photos" for v in ui["volumes"])
     has_gpu = "deploy" in services["exporter"]
     assert has_gpu == gpu
+
+
+def test_up_targets_check_first_and_clean_up_after_a_failure() -> None:
+    """Preflight before `up` (nothing starts on bad input); on failure the guard takes it down."""
+    for target, profile in (("up-pytorch", "pytorch"), ("up-triton", "triton")):
+        lines = make("-n", target, "PHOTOS_DIR=/srv/photos").splitlines()
+        preflight = next(i for i, line in enumerate(lines) if f"preflight {profile}" in line)
+        up = next(i for i, line in enumerate(lines) if " up -d --build --wait" in line)
+        base = next(i for i, line in enumerate(lines) if "--profile build build base" in line)
+        assert base < preflight < up, target
+        assert f"compose_guard.py after {profile} $? --" in "\n".join(lines[up : up + 2]), target
+
+
+def test_memlock_follows_the_hosts_hard_limit() -> None:
+    """-1 (NVIDIA's unlimited) where the host allows it, else its hard limit in bytes."""
+    done = subprocess.run(["bash", "-c", "ulimit -Hl"], capture_output=True, text=True)
+    hard = done.stdout.strip()
+    expected = "-1" if hard == "unlimited" else str(int(hard) * 1024)
+    (line,) = [line for line in make("-n", "up-triton").splitlines() if " up -d --build" in line]
+    assert f"TRITON_MEMLOCK={expected} " in line
