@@ -28,5 +28,10 @@ ONNX_OPSET: Final = 18
 CLIP_MEAN: Final = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD: Final = (0.26862954, 0.26130258, 0.27577711)
 
+#: Largest input magnitude accepted. CLIP-normalised pixels lie within about [-1.8, 2.2]; far
+#: larger finite values (1e30, 3e38) overflow inside the model into NaN on one runtime and into
+#: finite garbage on another, so both backends refuse them before the model runs.
+MAX_ABS_INPUT: Final = 1e4
+
 INPUT_SHAPE: Final = (CHANNELS, IMAGE_SIZE, IMAGE_SIZE)
 OUTPUT_SHAPE: Final = (EMBED_DIM,)

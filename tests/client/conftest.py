@@ -30,16 +30,19 @@ class TritonPythonModel:
             n = pb_utils.get_input_tensor_by_name(request, "{input}").as_numpy().shape[0]
             out = np.zeros((n, self.dim), dtype=np.float32)
             out[:, 0] = 1.0
+            if {nan_row} < n:
+                out[{nan_row}, :] = np.nan
             tensor = pb_utils.Tensor("{output}", out)
             responses.append(pb_utils.InferenceResponse(output_tensors=[tensor]))
         return responses
 """
 
 
-def _dummy(repo: Path, name: str, *, max_batch: int, dim: int) -> None:
+def _dummy(repo: Path, name: str, *, max_batch: int, dim: int, nan_row: int = -1) -> None:
     version = repo / name / "1"
     version.mkdir(parents=True)
     source = _DUMMY_MODEL.replace("{input}", contract.INPUT_NAME)
+    source = source.replace("{nan_row}", str(nan_row) if nan_row >= 0 else "n")
     (version / "model.py").write_text(source.replace("{output}", contract.OUTPUT_NAME))
     shape = ", ".join(str(d) for d in contract.INPUT_SHAPE)
     (repo / name / "config.pbtxt").write_text(
@@ -52,10 +55,12 @@ def _dummy(repo: Path, name: str, *, max_batch: int, dim: int) -> None:
 
 @pytest.fixture(scope="session")
 def dummy_triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTriton]:
-    """Triton with ``wrong_dim`` (answers [N, 256]) and ``small_batch`` (max_batch_size 4)."""
+    """Triton with ``wrong_dim`` (answers [N, 256]), ``small_batch`` (max_batch_size 4) and
+    ``nan_output`` (NaN in the second row of every answer)."""
     repo = tmp_path_factory.mktemp("dummy_repo")
     _dummy(repo, "wrong_dim", max_batch=8, dim=256)
     _dummy(repo, "small_batch", max_batch=4, dim=contract.EMBED_DIM)
+    _dummy(repo, "nan_output", max_batch=8, dim=contract.EMBED_DIM, nan_row=1)
     server = start_triton(repo, tmp_path_factory.mktemp("dummy_triton"))
     try:
         yield server

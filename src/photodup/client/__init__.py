@@ -6,6 +6,7 @@ from photodup.client.errors import (
     EmbedResult,
     ImageError,
     InferenceError,
+    NonFiniteError,
     ShapeMismatchError,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "ImageError",
     "InferenceClient",
     "InferenceError",
+    "NonFiniteError",
     "ShapeMismatchError",
 ]

@@ -23,6 +23,7 @@ from photodup.client.errors import (
     EmbedResult,
     ImageError,
     InferenceError,
+    NonFiniteError,
 )
 from photodup.client.pytorch_backend import PyTorchAdapter
 from photodup.client.retry import call_with_retries
@@ -42,6 +43,11 @@ _HOW_TO_START = {
     "pytorch": "start it with `make serve-pytorch` (photodup serve)",
     "triton": "start it with `make serve-triton` (photodup triton) after `make export`",
 }
+
+
+def _non_finite_rows(array: np.ndarray) -> list[int]:
+    finite = np.isfinite(array).reshape(array.shape[0], -1).all(axis=1)
+    return [int(i) for i in np.flatnonzero(~finite)]
 
 
 def _load_settings() -> ClientSettings:
@@ -115,6 +121,25 @@ class InferenceClient:
 
         return call_with_retries(call, retries=self.settings.retries, describe=describe)
 
+    def _check_input(self, batch: np.ndarray) -> None:
+        """Refuse NaN, infinity and magnitudes no preprocessed image has, before sending."""
+        where = f"nothing was sent to the {self.backend} backend at {self.url} ({self.protocol})"
+        bad = _non_finite_rows(batch)
+        if bad:
+            raise NonFiniteError(
+                f"images {bad} contain NaN or infinity; {where}. Preprocess with photodup.imaging",
+                bad,
+            )
+        peaks = np.abs(batch).reshape(batch.shape[0], -1).max(axis=1)
+        bad = [int(i) for i in np.flatnonzero(peaks > contract.MAX_ABS_INPUT)]
+        if bad:
+            raise NonFiniteError(
+                f"images {bad} hold values beyond +-{contract.MAX_ABS_INPUT:g} (largest "
+                f"{float(peaks[bad].max()):.3g}), which overflow inside the model; CLIP-normalised"
+                f" pixels lie within about [-1.8, 2.2]; {where}. Preprocess with photodup.imaging",
+                bad,
+            )
+
     # --- readiness and facts -----------------------------------------------------------
 
     def ready(self) -> bool:
@@ -157,13 +182,23 @@ class InferenceClient:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if batch.shape[0] == 0:
             return np.zeros((0, contract.EMBED_DIM), dtype=np.float32)
+        self._check_input(batch)
         step = self.max_batch_size()
         embed = self._adapter.embed_tensors
         parts = [
             self._retry(functools.partial(embed, batch[i : i + step]))
             for i in range(0, batch.shape[0], step)
         ]
-        return np.concatenate(parts, axis=0)
+        embeddings = np.concatenate(parts, axis=0)
+        bad = _non_finite_rows(embeddings)
+        if bad:
+            raise NonFiniteError(
+                f"the {self.backend} backend at {self.url} ({self.protocol}) returned NaN or "
+                f"infinite embeddings for images {bad}; nothing is returned. The model or its "
+                "export is broken: re-export it (`photodup export --force`)",
+                bad,
+            )
+        return embeddings
 
     def embed_images(
         self, images: Sequence[PhotoSource], names: Sequence[str] | None = None

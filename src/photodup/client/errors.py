@@ -19,6 +19,15 @@ class ShapeMismatchError(InferenceError):
     """The backend answered with a shape the contract does not allow (wrong model or export)."""
 
 
+class NonFiniteError(InferenceError):
+    """Input with NaN, infinity or values beyond ``contract.MAX_ABS_INPUT``, or an output with NaN
+    or infinity; ``indices`` are the images concerned. Nothing of the batch is returned."""
+
+    def __init__(self, message: str, indices: list[int]) -> None:
+        super().__init__(message)
+        self.indices = indices
+
+
 class RetryableError(Exception):
     """Raised by an adapter for a failure worth retrying (connection refused, 503, UNAVAILABLE)."""
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from photodup.contract import CHANNELS, EMBED_DIM, IMAGE_SIZE
+from photodup.contract import CHANNELS, EMBED_DIM, IMAGE_SIZE, MAX_ABS_INPUT
 from photodup.imaging import ImageDecodeError, preprocess_source
 from photodup.serving.errors import ItemProblem, RequestProblem, invalid, too_large
 
@@ -128,7 +128,52 @@ def tensors_from_bytes(body: bytes, *, max_batch_size: int) -> np.ndarray:
                 for i in bad
             ],
         )
+    peaks = np.abs(batch).reshape(count, -1).max(axis=1)
+    if (peaks > MAX_ABS_INPUT).any():
+        bad = [int(i) for i in np.flatnonzero(peaks > MAX_ABS_INPUT)]
+        raise invalid(
+            f"images {bad} hold values beyond +-{MAX_ABS_INPUT:g}; CLIP-normalised pixels lie "
+            "within about [-1.8, 2.2]: preprocess them with photodup.imaging",
+            "out_of_range",
+            [
+                ItemProblem(
+                    index=i,
+                    error=f"largest magnitude {float(peaks[i]):.3g} exceeds {MAX_ABS_INPUT:g}",
+                    kind="out_of_range",
+                )
+                for i in bad
+            ],
+        )
     return batch.astype(np.float32, copy=False)
+
+
+def check_embeddings(embeddings: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """Refuse to return a non-finite embedding: name each image whose output is NaN or inf.
+
+    Inputs are already bounded (:func:`tensors_from_bytes`), so this is the backstop for an
+    engine that fails to produce finite numbers: refused, never stored downstream as data.
+    """
+    finite = np.isfinite(embeddings).reshape(embeddings.shape[0], -1).all(axis=1)
+    if finite.all():
+        return embeddings
+    bad = [int(i) for i in np.flatnonzero(~finite)]
+    items = []
+    for i in bad:
+        peak = float(np.abs(batch[i]).max()) if i < batch.shape[0] else float("nan")
+        items.append(
+            ItemProblem(
+                index=i,
+                error=f"the model's output is NaN or infinite (largest input magnitude {peak:.3g};"
+                " CLIP-normalised pixels lie within about [-1.8, 2.2])",
+                kind="non_finite_output",
+            )
+        )
+    raise invalid(
+        f"images {bad} give a non-finite embedding; nothing was returned. Send pixels "
+        "preprocessed with photodup.imaging (values within about [-1.8, 2.2])",
+        "non_finite_output",
+        items,
+    )
 
 
 def embeddings_to_bytes(embeddings: np.ndarray) -> bytes:

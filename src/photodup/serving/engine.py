@@ -16,6 +16,7 @@ import numpy as np
 
 from photodup.contract import EMBED_DIM
 from photodup.serving.batching import BatchScheduler
+from photodup.serving.embedding import check_embeddings
 from photodup.serving.errors import unavailable
 from photodup.serving.metrics import ServiceMetrics
 from photodup.settings import ServiceSettings
@@ -104,7 +105,8 @@ class EmbeddingEngine:
         scheduler = self._scheduler
         if scheduler is None:
             raise unavailable(self._not_ready_reason(), "not_ready")
-        return await asyncio.wrap_future(scheduler.submit(batch))
+        embeddings = await asyncio.wrap_future(scheduler.submit(batch))
+        return check_embeddings(embeddings, batch)
 
     def _not_ready_reason(self) -> str:
         if self.status == "loading":
