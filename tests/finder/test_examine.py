@@ -145,3 +145,52 @@ def test_unlistable_folder_is_reported(tmp_path: Path) -> None:
         assert walk_library(tmp_path).unreadable_dirs.keys() == {b"locked/"}
     finally:
         locked.chmod(0o755)
+
+
+def test_file_changed_while_read_is_skipped_and_read_again_later(
+    tmp_path: Path, photo: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import photodup.finder.examine as examine_module
+
+    path = _write(tmp_path / "live.jpg", encode(photo, "JPEG"))
+    found = _found(path, tmp_path)
+    real_read = examine_module._read
+
+    def read_then_append(raw: bytes) -> tuple[bytes, os.stat_result]:
+        # Another program writes to the file right after we read it: the worst moment.
+        result = real_read(raw)
+        with open(raw, "ab") as fh:
+            fh.write(b"\0" * 100)
+        return result
+
+    monkeypatch.setattr(examine_module, "_read", read_then_append)
+    result = examine(found)
+    assert result.record is None and result.skipped is not None
+    assert result.skipped.kind == "changed"
+    assert "changed while it was being read" in result.skipped.reason
+    # Nothing to compare on the next walk: whatever its size and mtime, it is read again.
+    assert (result.skipped.size, result.skipped.mtime_ns) == (None, None)
+
+    def read_then_replace(raw: bytes) -> tuple[bytes, os.stat_result]:
+        result = real_read(raw)
+        os.replace(_write(tmp_path / "new.jpg", encode(photo.rotate(90), "JPEG")), raw)
+        return result
+
+    monkeypatch.setattr(examine_module, "_read", read_then_replace)
+    replaced = examine(_found(path, tmp_path))
+    assert replaced.skipped is not None and "replaced" in replaced.skipped.reason
+    monkeypatch.setattr(examine_module, "_read", real_read)
+    settled = examine(_found(path, tmp_path))
+    assert settled.record is not None and settled.record.size == path.stat().st_size
+
+
+def test_a_known_content_is_hashed_not_decoded(tmp_path: Path, photo: Image.Image) -> None:
+    path = _write(tmp_path / "copy.jpg", encode(photo, "JPEG"))
+    full = examine(_found(path, tmp_path))
+    assert full.record is not None and full.reuse is None
+    assert {"read_hash", "decode", "preprocess", "phash", "cpu"} <= set(full.times)
+    again = examine(_found(path, tmp_path), frozenset({full.record.sha256}))
+    assert again.reuse == full.record.sha256
+    assert again.record is None and again.tensor is None and "decode" not in again.times
+    other = examine(_found(path, tmp_path), frozenset({"0" * 64}))
+    assert other.record is not None and other.record.sha256 == full.record.sha256

@@ -2,6 +2,12 @@
 
 The file is read once; hashing, metadata and decoding all work on those bytes, and its size
 and mtime are taken from the open file so they describe exactly the content that was hashed.
+A file that changes while it is read (size or mtime differ after the read, or the path now
+names another file) is skipped as ``changed``: the bytes may be half old, half new.
+
+``candidates`` are SHA-256s whose embedding the scan already has (in the index, or from a
+file examined earlier in this scan): a file with one of them is only hashed, not decoded,
+and comes back with ``reuse`` set. Each result carries the seconds spent per stage.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import imagehash
@@ -30,15 +36,25 @@ _DATETIME = 0x0132
 _MAKE, _MODEL, _ORIENTATION = 0x010F, 0x0110, 0x0112
 
 
+#: Stages timed in the workers (seconds, wall clock); ``cpu`` is the worker's CPU time.
+WORKER_STAGES = ("read_hash", "metadata", "decode", "preprocess", "phash", "cpu")
+
+
 @dataclass(frozen=True)
 class Examined:
-    """What a worker found: a photo with its model input, a skipped file, or neither."""
+    """What a worker found: a photo with its model input, a skipped file, or neither.
+
+    ``reuse`` is set instead of ``record``/``tensor`` when the content's SHA-256 was one of
+    the candidates: the scan copies that content's record and embedding to this path.
+    """
 
     found: FoundFile
     record: PhotoRecord | None = None
     tensor: np.ndarray | None = None
     skipped: Skipped | None = None
+    reuse: str | None = None
     extracted: Extracted | None = None  # local features for verification (None: failed)
+    times: dict[str, float] = field(default_factory=dict)
 
 
 def _alive(pid: int) -> bool:
@@ -119,31 +135,82 @@ def _looks_like_image(path: bytes) -> bool:
         return False
 
 
-def examine(found: FoundFile) -> Examined:
+def _read(path: bytes) -> tuple[bytes, os.stat_result]:
+    """The whole file and the stat of the open file taken before reading it."""
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        return fh.read(), st
+
+
+def _changed_while_read(path: bytes, before: os.stat_result, data: bytes) -> str | None:
+    """Why the bytes read may not be one version of the file, or None if they are."""
+    try:
+        after = os.stat(path)
+    except FileNotFoundError:
+        return "file vanished while it was being read"
+    except OSError as exc:
+        return f"cannot stat file after reading it: {exc.strerror or exc}"
+    if (after.st_ino, after.st_dev) != (before.st_ino, before.st_dev):
+        return "file was replaced while it was being read"
+    if len(data) != before.st_size or after.st_size != before.st_size:
+        return f"file size changed while it was being read ({before.st_size} -> {after.st_size})"
+    if after.st_mtime_ns != before.st_mtime_ns:
+        return "file was modified while it was being read"
+    return None
+
+
+def examine(found: FoundFile, candidates: frozenset[str] = frozenset()) -> Examined:
     """Run in a worker: never raises for bad input, reports it as ``Examined.skipped``."""
     name = display_path(found.rel)
+    cpu0 = time.process_time()
+    times: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        times[stage] = now - clock
+        clock = now
+
+    def done(**kw: object) -> Examined:
+        times["cpu"] = time.process_time() - cpu0
+        # ``found`` is rebound below to the size and mtime of the content actually read.
+        return Examined(found, times=times, **kw)  # type: ignore[arg-type]
 
     def skip(kind: str, reason: str, size: int | None = found.size) -> Examined:
         item = Skipped(found.rel, kind, reason, size=size, mtime_ns=found.mtime_ns)
-        return Examined(found, skipped=item)
+        return done(skipped=item)
 
     # Files without a photo extension count only if their content is an image.
     if not found.image_extension and not _looks_like_image(found.abs):
-        return Examined(found)
+        return done()
     try:
-        with open(found.abs, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            data = fh.read()
+        data, st = _read(found.abs)
+        sha256 = hashlib.sha256(data).hexdigest()
     except FileNotFoundError:
         return skip("unreadable", "file vanished during the scan")
     except OSError as exc:
         return skip("unreadable", f"cannot read file: {exc.strerror or exc}")
+    lap("read_hash")
+    changed = _changed_while_read(found.abs, st, data)
+    if changed is not None:
+        # No size or mtime on record: the next scan reads it again whatever the walk sees.
+        reason = f"{changed}; it is read again on the next scan"
+        return done(skipped=Skipped(found.rel, "changed", reason))
     found = FoundFile(found.rel, found.abs, len(data), st.st_mtime_ns, found.image_extension)
+    if sha256 in candidates:
+        return done(reuse=sha256)
     try:
-        img = load_photo(data, name=name)
+        img = load_photo(data, name=name)  # first: its errors name the problem best
+        lap("decode")
         fmt, width, height, captured, make, model, orientation = _metadata(data)
+        lap("metadata")
         tensor = preprocess(img)
+        lap("preprocess")
         phash, dhash = _hash64(img, "phash"), _hash64(img, "dhash")
+        lap("phash")
+        extracted = safe_extract(img, name)
+        lap("features")
     except ImageDecodeError as exc:
         return skip(exc.kind, exc.reason, len(data))
     except Exception as exc:  # one bad file must never stop a scan
@@ -152,7 +219,7 @@ def examine(found: FoundFile) -> Examined:
         path=found.rel,
         size=len(data),
         mtime_ns=st.st_mtime_ns,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         width=width,
         height=height,
         format=fmt,
@@ -163,4 +230,4 @@ def examine(found: FoundFile) -> Examined:
         phash=phash,
         dhash=dhash,
     )
-    return Examined(found, record=record, tensor=tensor, extracted=safe_extract(img, name))
+    return done(record=record, tensor=tensor, extracted=extracted)

@@ -99,7 +99,7 @@ class Skipped:
     """A file the scan could not use, and why."""
 
     path: bytes
-    kind: str  # empty, truncated, not_an_image, too_large, unreadable, corrupt, vanished
+    kind: str  # empty, truncated, not_an_image, too_large, unreadable, corrupt, changed
     reason: str
     size: int | None = None
     mtime_ns: int | None = None

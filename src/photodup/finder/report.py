@@ -27,6 +27,7 @@ def print_scan_summary(console: Console, summary: ScanSummary, settings: FinderS
     table.add_row("files seen", str(summary.files_seen))
     table.add_row("unchanged (not read)", str(summary.unchanged))
     table.add_row("embedded now", str(summary.embedded))
+    table.add_row("  reused (same content, not recomputed)", str(summary.reused))
     table.add_row("skipped now", str(sum(summary.skipped.values())))
     kinds = skipped_by_kind(all_skipped)
     for kind, n in sorted(kinds.items()):

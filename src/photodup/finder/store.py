@@ -12,6 +12,8 @@ API (everything the scan, grouping, actions and the UI use)::
     store.list_photos() -> list[Photo]          # sorted by display path
     store.embeddings(model=None, pretrained=None) -> (ids int64[N], float32[N, 512])
     store.index_state() -> dict[raw path, IndexEntry]   # for incremental scans
+    store.embedded_shas_by_size(sizes, model, pretrained) -> {size: {sha256}}  # reuse
+    store.embedded_copy(sha256, model, pretrained) -> (Photo, vector) | None  # reuse
     store.remove_photos(ids) -> int; store.remove_missing(seen_paths, keep_prefixes) -> int
     # skipped files
     store.record_skipped(Skipped); store.clear_skipped(raw path); store.skipped() -> list[Skipped]
@@ -214,6 +216,34 @@ class Store:
             )
             for r in rows
         }
+
+    def embedded_shas_by_size(
+        self, sizes: set[int], model: str, pretrained: str
+    ) -> dict[int, set[str]]:
+        """SHA-256s of contents embedded by this model, for files of these sizes only."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT size, sha256 FROM photos"
+            " WHERE embedding IS NOT NULL AND model=? AND pretrained=?",
+            (model, pretrained),
+        )
+        found: dict[int, set[str]] = {}
+        for r in rows:
+            if r["size"] in sizes:
+                found.setdefault(r["size"], set()).add(r["sha256"])
+        return found
+
+    def embedded_copy(
+        self, sha256: str, model: str, pretrained: str
+    ) -> tuple[Photo, np.ndarray] | None:
+        """A photo with this content and an embedding by this model, and that embedding."""
+        row = self.conn.execute(
+            f"SELECT {_PHOTO_COLUMNS}, embedding FROM photos WHERE sha256=?"
+            " AND embedding IS NOT NULL AND model=? AND pretrained=? ORDER BY id LIMIT 1",
+            (sha256, model, pretrained),
+        ).fetchone()
+        if row is None:
+            return None
+        return Photo.from_row(row), np.frombuffer(row["embedding"], dtype="<f4").copy()
 
     def remove_photos(self, ids: Iterable[int]) -> int:
         with self.lock:
