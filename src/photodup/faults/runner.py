@@ -147,3 +147,41 @@ def race_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
 
 def census(scene: Scene) -> int:
     return sum(contents(scene.library, scene.quarantine).values())
+
+
+def _stopped_or_exited(proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> bool:
+    """True once ``proc`` froze itself (state T); False if it exited first."""
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        if state == "T":
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def peer_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
+    """One photodup frozen mid-move (alive), a second one started against it, then thawed."""
+    op = "undo" if has_quarantined(scene) and rng.random() < 0.7 else "resolve"
+    points = CROSS_FS_POINTS if scene.cross_fs else SAME_FS_POINTS
+    name = rng.choice(sorted(points))
+    fault = f"{'restore_' if op == 'undo' else ''}{name}:{rng.randint(1, 3)}:stop"
+    other = "resolve" if op == "undo" else "undo"
+    frozen = start(scene, op, fault)
+    try:
+        if _stopped_or_exited(frozen):
+            peer = start(scene, other)
+            out, _ = peer.communicate(timeout=120)
+            tally.runs += 1
+            tally.busy_refusals += int(b"is changing this library" in out)
+            if peer.returncode != 3:
+                tally.failures.append(f"{other} ran beside a frozen {op}: exit {peer.returncode}")
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+    frozen.communicate(timeout=120)
+    tally.runs += 1
+    tally.races += 1
+    settle_and_check(scene, tally, f"{other} beside {op} frozen at {fault}")
