@@ -26,6 +26,7 @@ def _scenes(work: Path, template: Path, photos: int, copies: int) -> list[Scene]
         # Per group: the copies but the keeper, and one sidecar.
         scene.files_per_undo = copies
         scene.files_per_resolve = photos * copies
+        scene.photos_to_move = photos * (copies - 1)
         scenes.append(scene)
     return scenes
 
