@@ -280,3 +280,25 @@ def test_undo_after_a_rescan_forgot_the_photos_says_so(library: Path) -> None:
     undone = undo_action(store)
     assert undone.complete and undone.unindexed == 1
     assert (library / "copies/cat.jpg").is_file()
+
+
+def test_recovery_removes_a_truncated_restore_left_by_an_older_photodup(library: Path) -> None:
+    """D3 as journals written before the step-by-step states show it: ``restoring`` with a
+    truncated 0600 file at the photo's own path, the quarantine copy intact."""
+    store, photos = _index(library)
+    quarantine = quarantine_root(store)
+    result = resolve_group(
+        store, photos["originals/cat.jpg"], [photos["copies/cat.jpg"]], quarantine=quarantine
+    )
+    [moved] = [m for m in result.moved if m.src_display == "copies/cat.jpg"]
+    partial = library / "copies/cat.jpg"
+    partial.write_bytes(moved.dst.read_bytes()[:1000])
+    partial.chmod(0o600)
+    store.conn.execute("UPDATE moves SET status='restoring' WHERE action_id=?", (result.action_id,))
+
+    notes = recover_pending(store)
+
+    assert notes == ["copies/cat.jpg: interrupted move rolled back, nothing changed"]
+    assert not partial.exists() and _digest(moved.dst) == moved.sha256
+    undone = undo_action(store)  # the path is free again: the same undo now succeeds
+    assert undone.complete and _digest(partial) == moved.sha256

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from photodup.faults.library import build_template, contents, fresh_copy, index_library
-from photodup.faults.runner import Scene, Tally, kill_run, race_run
+from photodup.faults.runner import Scene, Tally, kill_run, peer_run, race_run
 from photodup.faults.scanning import scan_faults
 
 
@@ -26,6 +26,7 @@ def _scenes(work: Path, template: Path, photos: int, copies: int) -> list[Scene]
         # Per group: the copies but the keeper, and one sidecar.
         scene.files_per_undo = copies
         scene.files_per_resolve = photos * copies
+        scene.photos_to_move = photos * (copies - 1)
         scenes.append(scene)
     return scenes
 
@@ -52,8 +53,11 @@ def main() -> None:
         try:
             while time.monotonic() - started < args.seconds and tally.kills < args.min_kills:
                 scene = scenes[tally.runs % len(scenes)]
-                if rng.random() < 0.1:
+                draw = rng.random()
+                if draw < 0.06:
                     race_run(scene, rng, tally)
+                elif draw < 0.12:
+                    peer_run(scene, rng, tally)
                 else:
                     kill_run(scene, rng, tally)
         finally:
@@ -63,7 +67,7 @@ def main() -> None:
     elapsed = time.monotonic() - started
     print(
         f"fault suite: {tally.runs} runs, {tally.kills} kills, {tally.files_checked} files"
-        f" checked, {tally.files_lost} files lost; {tally.races} races of two processes,"
+        f" checked, {tally.files_lost} files lost; {tally.races} runs of two processes at once,"
         f" {tally.busy_refusals} refused as busy;"
         f" {len(tally.failures)} failed checks, {elapsed:.0f} s"
     )

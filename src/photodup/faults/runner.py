@@ -52,6 +52,8 @@ class Scene:
     cross_fs: bool = False
     files_per_resolve: int = 12
     files_per_undo: int = 3
+    #: Photos a complete resolve --all moves (every copy but the keepers).
+    photos_to_move: int = 8
     #: How long the last unkilled run of each command took: random kills land inside it.
     durations: dict[str, float] = field(default_factory=dict)
 
@@ -78,13 +80,28 @@ def start(scene: Scene, op: str, fault: str = "") -> subprocess.Popen[bytes]:
     )
 
 
-def has_quarantined(scene: Scene) -> bool:
+def quarantined(scene: Scene) -> int:
+    """Photos (not sidecars) in the quarantine by actions not undone."""
     with Store.open(scene.library) as store:
         row = store.conn.execute(
             "SELECT count(*) FROM moves m JOIN actions a ON a.id=m.action_id"
-            " WHERE m.status='done' AND a.undone_at IS NULL"
+            " WHERE m.status='done' AND a.undone_at IS NULL AND m.sidecar=0"
         ).fetchone()
-    return bool(row[0])
+    return int(row[0])
+
+
+def has_quarantined(scene: Scene) -> bool:
+    return quarantined(scene) > 0
+
+
+def choose_op(scene: Scene, rng: random.Random) -> str:
+    """Undo when everything is resolved, resolve when nothing is, else either."""
+    held = quarantined(scene)
+    if held == 0:
+        return "resolve"
+    if held >= scene.photos_to_move:
+        return "undo"
+    return rng.choice(["resolve", "undo"])
 
 
 def settle_and_check(scene: Scene, tally: Tally, what: str) -> None:
@@ -96,11 +113,13 @@ def settle_and_check(scene: Scene, tally: Tally, what: str) -> None:
 
 def kill_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
     """One run of resolve or undo, killed at a fault point or at a random time."""
-    # Undo goes one action (group) at a time, resolve --all takes them all: even them out.
-    op = "undo" if has_quarantined(scene) and rng.random() < 0.7 else "resolve"
+    op = choose_op(scene, rng)
     points = CROSS_FS_POINTS if scene.cross_fs else SAME_FS_POINTS
-    # resolve --all moves every copy and sidecar; an undo puts back one group's action.
-    files = scene.files_per_resolve if op == "resolve" else scene.files_per_undo
+    # resolve --all moves every copy (and sidecar) left; an undo puts back one group's action.
+    left = scene.photos_to_move - quarantined(scene)
+    files = left * scene.files_per_resolve // scene.photos_to_move
+    if op == "undo":
+        files = scene.files_per_undo
     began = time.monotonic()
     if rng.random() < 0.6:
         name = rng.choice(sorted(points))
@@ -147,3 +166,41 @@ def race_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
 
 def census(scene: Scene) -> int:
     return sum(contents(scene.library, scene.quarantine).values())
+
+
+def _stopped_or_exited(proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> bool:
+    """True once ``proc`` froze itself (state T); False if it exited first."""
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        if state == "T":
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def peer_run(scene: Scene, rng: random.Random, tally: Tally) -> None:
+    """One photodup frozen mid-move (alive), a second one started against it, then thawed."""
+    op = choose_op(scene, rng)
+    points = CROSS_FS_POINTS if scene.cross_fs else SAME_FS_POINTS
+    name = rng.choice(sorted(points))
+    fault = f"{'restore_' if op == 'undo' else ''}{name}:{rng.randint(1, 3)}:stop"
+    other = "resolve" if op == "undo" else "undo"
+    frozen = start(scene, op, fault)
+    try:
+        if _stopped_or_exited(frozen):
+            peer = start(scene, other)
+            out, _ = peer.communicate(timeout=120)
+            tally.runs += 1
+            tally.busy_refusals += int(b"is changing this library" in out)
+            if peer.returncode != 3:
+                tally.failures.append(f"{other} ran beside a frozen {op}: exit {peer.returncode}")
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+    frozen.communicate(timeout=120)
+    tally.runs += 1
+    tally.races += 1
+    settle_and_check(scene, tally, f"{other} beside {op} frozen at {fault}")

@@ -176,10 +176,10 @@ class Store:
         return [Photo.from_row(r) for r in rows]
 
     def quarantined_photo_ids(self) -> set[int]:
-        """Photos whose file now sits in the quarantine (moved and not restored)."""
+        """Photos whose file sits in the quarantine (moved, not restored) or is on its way."""
         rows = self.conn.execute(
-            "SELECT photo_id FROM moves WHERE status IN ('done', 'pending') AND sidecar=0"
-            " AND photo_id IS NOT NULL"
+            "SELECT photo_id FROM moves WHERE status NOT IN ('planned', 'failed', 'restored')"
+            " AND sidecar=0 AND photo_id IS NOT NULL"
         )
         return {int(r["photo_id"]) for r in rows}
 
