@@ -69,6 +69,12 @@ TENSOR_RESPONSES[200] = {
     "content": {OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
     "description": f"Little-endian float32 [N, {contract.EMBED_DIM}], L2-normalised, in order.",
 }
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+        "description": "Prometheus text exposition format 0.0.4.",
+    }
+}
 READY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": ReadyBody, "description": "Loaded and warmed up."},
     503: {"model": ReadyBody, "description": "Still loading, or failed to load (error says why)."},
@@ -88,7 +94,14 @@ BASE64_BODY: dict[str, Any] = {
                     "properties": {
                         "images": {
                             "type": "array",
-                            "items": {"type": "string", "contentEncoding": "base64"},
+                            "minItems": 1,
+                            # The served schema says the app's own MAX_BATCH_SIZE.
+                            "maxItems": contract.MAX_BATCH_SIZE,
+                            "items": {
+                                "type": "string",
+                                "contentEncoding": "base64",
+                                "contentMediaType": "image/*",
+                            },
                         }
                     },
                 }
@@ -104,3 +117,11 @@ TENSOR_BODY: dict[str, Any] = {
         "content": {OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
     }
 }
+
+
+def with_limits(schema: dict[str, Any], max_batch_size: int) -> dict[str, Any]:
+    """``schema`` (FastAPI's) with this service's MAX_BATCH_SIZE as the /embed/base64 limit."""
+    body = schema["paths"]["/embed/base64"]["post"]["requestBody"]
+    images = body["content"]["application/json"]["schema"]["properties"]["images"]
+    images["maxItems"] = max_batch_size
+    return schema
