@@ -78,8 +78,8 @@ def test_embed_request_bodies_are_declared(schema: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("path", "statuses"),
     [
-        ("/embed/base64", {408, 413, 422, 500, 503}),
-        ("/embed/tensors", {408, 413, 415, 422, 500, 503}),
+        ("/embed/base64", {408, 413, 422, 431, 500, 503}),
+        ("/embed/tensors", {408, 413, 415, 422, 431, 500, 503}),
     ],
 )
 def test_error_answers_are_declared_with_the_error_body(

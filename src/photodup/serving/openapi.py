@@ -50,6 +50,7 @@ def _errors(statuses: dict[int, str]) -> dict[int | str, dict[str, Any]]:
 
 _COMMON = {
     408: "The request did not arrive within PHOTODUP_HTTP_*_TIMEOUT_S (connection closed).",
+    431: "Request line and headers over PHOTODUP_HTTP_MAX_HEADER_BYTES (connection closed).",
     500: "A bug: the body is generic and the service log has the trace.",
     503: "Model not loaded yet (not_ready) or queue full (queue_full); see Retry-After.",
 }
