@@ -135,3 +135,51 @@ def test_a_port_in_use_is_a_clear_error() -> None:
             bind("127.0.0.1", sock.getsockname()[1])
     finally:
         sock.close()
+
+
+def test_hundreds_of_stalled_connections_neither_block_nor_stay(tmp_path: Path) -> None:
+    """The issue's probe: 500 connections held open for 40 s. Now they go within the limit."""
+    library = tmp_path / "library"
+    library.mkdir()
+    with serve_ui(library, "pytorch=http://127.0.0.1:9", http=LIMITS) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        stalled = []
+        for _ in range(300):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            stalled.append(sock)
+        started = time.monotonic()
+        try:
+            assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+            assert time.monotonic() - started < 2.0  # answered while they wait
+            open_ = list(stalled)
+            while open_ and time.monotonic() - started < HEADER_S + 3 * SLACK_S:
+                readable, _, _ = select.select(open_, [], [], 0.5)
+                for sock in readable:
+                    while sock.recv(65536):  # the 408, then end of stream
+                        pass
+                    open_.remove(sock)
+            assert not open_, f"{len(open_)} of 300 stalled connections still open"
+        finally:
+            for sock in stalled:
+                sock.close()
+
+
+def test_oversized_headers_are_refused(tmp_path: Path) -> None:
+    library = tmp_path / "library"
+    library.mkdir()
+    with serve_ui(library, "pytorch=http://127.0.0.1:9", http=LIMITS) as server:
+        for size in (LIMITS.max_header_bytes + 100, 200_000, 2_000_000):  # one read, or many
+            big = {"X-Big": "a" * size}
+            try:
+                reply = httpx.get(server.url + "/health", headers=big, timeout=5)
+            except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):
+                assert size > 100_000  # closed while the client was still writing it
+                continue
+            assert reply.status_code in (400, 431), (size, reply.status_code)
+            if size < 100_000:  # in one read: our count, not h11's incomplete-event limit
+                assert reply.status_code == 431 and "too large" in reply.json()["detail"]["error"]
+        with httpx.Client(base_url=server.url, timeout=5) as client:  # keep-alive: counts reset
+            fits = {"X-Big": "a" * (LIMITS.max_header_bytes - 1024)}
+            for _ in range(3):
+                assert client.get("/health", headers=fits).status_code == 200

@@ -28,20 +28,24 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger(__name__)
 
-#: The service's error shape (photodup.serving.openapi.ErrorBody), so clients parse one shape.
-_TIMEOUT_BODY = json.dumps(
-    {
-        "detail": {
-            "error": "the request did not arrive in time",
-            "kind": "request_timeout",
-            "items": [],
-        }
-    }
-).encode()
-_TIMEOUT_RESPONSE = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
+
+def _error_response(status: int, reason: str, message: str, kind: str) -> bytes:
+    # The service's error shape (photodup.serving.openapi.ErrorBody): clients parse one shape.
+    body = json.dumps({"detail": {"error": message, "kind": kind, "items": []}}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+_TIMEOUT_RESPONSE = _error_response(
+    408, "Request Timeout", "the request did not arrive in time", "request_timeout"
 )
+_HEAD_TOO_LARGE = _error_response(
+    431, "Request Header Fields Too Large", "request line and headers too large",
+    "headers_too_large",
+)  # fmt: skip
 
 
 class HttpServerSettings(BaseSettings):
@@ -55,7 +59,7 @@ class HttpServerSettings(BaseSettings):
     body_timeout_s: float = Field(60.0, gt=0)
     #: Seconds an idle keep-alive connection stays open.
     keep_alive_s: int = Field(5, ge=1)
-    #: Bytes of request line and headers at most (h11's incomplete-event limit).
+    #: Bytes of request line and headers at most; more gets 431.
     max_header_bytes: int = Field(16 * 1024, ge=1024)
 
 
@@ -64,12 +68,37 @@ class DeadlineH11Protocol(H11Protocol):
 
     header_timeout_s = 10.0
     body_timeout_s = 60.0
+    max_header_bytes = 16 * 1024
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._deadline: asyncio.TimerHandle | None = None
         self._waiting_for: str | None = None
+        self._head_bytes = 0  # of the request head now arriving
+        self._head_tail = b""  # its last 3 bytes: the blank line may span two reads
         super().connection_made(transport)
         self._update_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        # h11's own limit only bounds an *incomplete* head, so a head that arrives in one
+        # read (up to 256 KiB) would pass: count the head's bytes up to its blank line.
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            log.warning("refusing a request head over %d bytes", self.max_header_bytes)
+            self._cancel()
+            self.transport.write(_HEAD_TOO_LARGE)
+            self.transport.close()
+            return
+        super().data_received(data)
+
+    def _head_too_large(self, data: bytes) -> bool:
+        window = self._head_tail + data
+        end = window.find(b"\r\n\r\n")
+        if end == -1:
+            self._head_bytes += len(data)
+            self._head_tail = window[-3:]
+            return self._head_bytes > self.max_header_bytes
+        size = self._head_bytes - len(self._head_tail) + end + 4
+        self._head_bytes, self._head_tail = 0, b""  # the next request's head starts afresh
+        return size > self.max_header_bytes
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
@@ -121,7 +150,11 @@ def protocol_class(settings: HttpServerSettings) -> type[H11Protocol]:
     return type(
         "DeadlineH11Protocol",
         (DeadlineH11Protocol,),
-        {"header_timeout_s": settings.header_timeout_s, "body_timeout_s": settings.body_timeout_s},
+        {
+            "header_timeout_s": settings.header_timeout_s,
+            "body_timeout_s": settings.body_timeout_s,
+            "max_header_bytes": settings.max_header_bytes,
+        },
     )
 
 

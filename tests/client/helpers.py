@@ -20,6 +20,15 @@ def triton_counts(http_url: str, model: str) -> tuple[int, int]:
     return int(entry["inference_count"]), int(entry["execution_count"])
 
 
+def triton_batch_sizes(http_url: str, model: str) -> dict[int, int]:
+    """Executions by batch size so far, from Triton's statistics API (``batch_stats``)."""
+    stats = httpx.get(f"{http_url}/v2/models/{model}/stats", timeout=10).json()
+    (entry,) = stats["model_stats"]
+    return {
+        int(b["batch_size"]): int(b["compute_infer"]["count"]) for b in entry.get("batch_stats", [])
+    }
+
+
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     return (a64 * b64).sum(1) / (np.linalg.norm(a64, axis=1) * np.linalg.norm(b64, axis=1))

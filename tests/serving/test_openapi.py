@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 from fixtures.service import ServiceProcess
+from photodup import contract
+from photodup.serving import create_app
+from photodup.settings import ServiceSettings
 
 ERROR_REF = "#/components/schemas/ErrorBody"
 JSON_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -75,8 +78,8 @@ def test_embed_request_bodies_are_declared(schema: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("path", "statuses"),
     [
-        ("/embed/base64", {408, 413, 422, 500, 503}),
-        ("/embed/tensors", {408, 413, 415, 422, 500, 503}),
+        ("/embed/base64", {408, 413, 422, 431, 500, 503}),
+        ("/embed/tensors", {408, 413, 415, 422, 431, 500, 503}),
     ],
 )
 def test_error_answers_are_declared_with_the_error_body(
@@ -120,3 +123,26 @@ def test_real_error_answers_match_the_declared_schema(
         conforms(schema, declared, reply.json())
         seen.add(reply.status_code)
     assert seen == {413, 415, 422}
+
+
+def test_the_declared_batch_limit_is_the_services_own(schema: dict[str, Any]) -> None:
+    def images(s: dict[str, Any]) -> dict[str, Any]:
+        body = s["paths"]["/embed/base64"]["post"]["requestBody"]["content"]
+        return body["application/json"]["schema"]["properties"]["images"]
+
+    assert images(schema)["minItems"] == 1
+    assert images(schema)["maxItems"] == contract.MAX_BATCH_SIZE
+    small = create_app(ServiceSettings(max_batch_size=8)).openapi()
+    assert images(small)["maxItems"] == 8
+
+
+def test_metrics_and_405_answer_as_declared(
+    schema: dict[str, Any], pytorch_service: ServiceProcess
+) -> None:
+    metrics = httpx.get(f"{pytorch_service.url}/metrics", timeout=10)
+    declared = schema["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert metrics.headers["content-type"].split(";")[0] in declared
+    # RFC 9110: a 405 names the methods that are allowed (schemathesis checks it).
+    reply = httpx.request("TRACE", f"{pytorch_service.url}/ready", timeout=10)
+    assert reply.status_code == 405 and reply.headers["allow"] == "GET"
+    assert reply.json()["detail"]["kind"] == "method_not_allowed"

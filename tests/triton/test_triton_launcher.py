@@ -6,7 +6,10 @@ shadow OpenAI's ``triton``, which torch imports.)
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -126,3 +129,70 @@ def test_new_version_is_hot_swapped(model_repository: Path, tmp_path: Path) -> N
             time.sleep(0.5)
     finally:
         server.stop()
+
+
+def _stubs_of(pgid: int) -> list[int]:
+    """Live (not zombie) Python-backend stubs in process group ``pgid``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            state, _ppid, pgrp = (proc / "stat").read_text().rsplit(") ", 1)[1].split()[:3]
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue  # exited while we looked
+        if int(pgrp) == pgid and state != "Z" and b"triton_python_backend_stub" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _keep_busy(url: str, stop: threading.Event) -> None:
+    """Full batches back to back until the server goes away: the stub is mid-inference."""
+    client = httpclient.InferenceServerClient(url.removeprefix("http://"), network_timeout=60)
+    x = np.zeros((contract.MAX_BATCH_SIZE, *contract.INPUT_SHAPE), dtype=np.float32)
+    tensor = httpclient.InferInput(contract.INPUT_NAME, list(x.shape), "FP32")
+    tensor.set_data_from_numpy(x, binary_data=True)
+    try:
+        while not stop.is_set():
+            client.infer(MODEL, [tensor])
+    except Exception:  # the connection dies with the server: that is the point
+        pass
+
+
+def test_stubs_die_with_a_tritonserver_killed_by_sigkill(
+    model_repository: Path, tmp_path: Path
+) -> None:
+    """D12: kill -9 of a busy tritonserver used to leave its Python stub running for
+    minutes (measured: still alive after 40 s without the launcher's reaper)."""
+    server = start_triton(model_repository, tmp_path)
+    stop = threading.Event()
+    load = [threading.Thread(target=_keep_busy, args=(server.http_url, stop)) for _ in range(2)]
+    try:
+        assert server.process is not None
+        pid = server.process.pid
+        assert os.getpgid(pid) == pid  # a process group of its own
+        stubs = _stubs_of(pid)
+        assert stubs, "the Python-backend model should have a stub process"
+        for thread in load:
+            thread.start()
+        time.sleep(3.0)  # inference under way
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while [s for s in stubs if _alive(s)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [s for s in stubs if _alive(s)], f"stubs {stubs} outlived tritonserver"
+        assert _stubs_of(pid) == []
+    finally:
+        stop.set()
+        server.stop()
+        for thread in load:
+            thread.join(60)

@@ -11,9 +11,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -22,6 +24,7 @@ import photodup
 from photodup.serving.engine import EmbeddingEngine
 from photodup.serving.errors import Category, RequestProblem
 from photodup.serving.metrics import ServiceMetrics
+from photodup.serving.openapi import with_limits
 from photodup.serving.routes import router
 from photodup.settings import ServiceSettings, get_service_settings
 
@@ -58,7 +61,9 @@ def _install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
         kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         metrics.errors.labels(kind).inc()
         message = f"{exc.detail}: {request.method} {request.url.path}"
-        return _error(exc.status_code, message, kind)
+        response = _error(exc.status_code, message, kind)
+        response.headers.update(exc.headers or {})  # e.g. 405's Allow (RFC 9110)
+        return response
 
     async def on_gone(request: Request, exc: Exception) -> Response:
         # The client left (or was cut off for sending too slowly, see photodup.webserver)
@@ -98,6 +103,14 @@ def _install_request_metrics(app: FastAPI, metrics: ServiceMetrics) -> None:
             metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - started)
 
 
+def _schema(app: FastAPI, settings: ServiceSettings) -> dict[str, Any]:
+    app.openapi_schema = with_limits(
+        get_openapi(title=app.title, version=app.version, routes=app.routes),
+        settings.max_batch_size,
+    )
+    return app.openapi_schema
+
+
 def create_app(
     settings: ServiceSettings | None = None,
     *,
@@ -127,6 +140,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.engine = engine
     app.include_router(router)
+    app.openapi = lambda: app.openapi_schema or _schema(app, settings)  # type: ignore[method-assign]
     _install_error_handlers(app, metrics)
     _install_request_metrics(app, metrics)
     return app

@@ -50,6 +50,7 @@ def _errors(statuses: dict[int, str]) -> dict[int | str, dict[str, Any]]:
 
 _COMMON = {
     408: "The request did not arrive within PHOTODUP_HTTP_*_TIMEOUT_S (connection closed).",
+    431: "Request line and headers over PHOTODUP_HTTP_MAX_HEADER_BYTES (connection closed).",
     500: "A bug: the body is generic and the service log has the trace.",
     503: "Model not loaded yet (not_ready) or queue full (queue_full); see Retry-After.",
 }
@@ -68,6 +69,12 @@ TENSOR_RESPONSES = _errors({
 TENSOR_RESPONSES[200] = {
     "content": {OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
     "description": f"Little-endian float32 [N, {contract.EMBED_DIM}], L2-normalised, in order.",
+}
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+        "description": "Prometheus text exposition format 0.0.4.",
+    }
 }
 READY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": ReadyBody, "description": "Loaded and warmed up."},
@@ -88,7 +95,14 @@ BASE64_BODY: dict[str, Any] = {
                     "properties": {
                         "images": {
                             "type": "array",
-                            "items": {"type": "string", "contentEncoding": "base64"},
+                            "minItems": 1,
+                            # The served schema says the app's own MAX_BATCH_SIZE.
+                            "maxItems": contract.MAX_BATCH_SIZE,
+                            "items": {
+                                "type": "string",
+                                "contentEncoding": "base64",
+                                "contentMediaType": "image/*",
+                            },
                         }
                     },
                 }
@@ -104,3 +118,11 @@ TENSOR_BODY: dict[str, Any] = {
         "content": {OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
     }
 }
+
+
+def with_limits(schema: dict[str, Any], max_batch_size: int) -> dict[str, Any]:
+    """``schema`` (FastAPI's) with this service's MAX_BATCH_SIZE as the /embed/base64 limit."""
+    body = schema["paths"]["/embed/base64"]["post"]["requestBody"]
+    images = body["content"]["application/json"]["schema"]["properties"]["images"]
+    images["maxItems"] = max_batch_size
+    return schema

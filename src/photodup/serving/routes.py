@@ -25,6 +25,7 @@ from photodup.serving.metrics import CONTENT_TYPE, ServiceMetrics
 from photodup.serving.openapi import (
     BASE64_BODY,
     BASE64_RESPONSES,
+    METRICS_RESPONSES,
     OCTET_STREAM,
     READY_RESPONSES,
     TENSOR_BODY,
@@ -134,7 +135,7 @@ async def info(engine: EngineDep) -> dict[str, Any]:
     return engine.info()
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response, responses=METRICS_RESPONSES)
 async def metrics(m: MetricsDep) -> Response:
     return Response(m.render(), media_type=CONTENT_TYPE)
 
