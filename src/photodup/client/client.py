@@ -147,8 +147,13 @@ class InferenceClient:
         return self._adapter.ready()
 
     def wait_until_ready(self, timeout_s: float) -> None:
+        """Poll until the backend is ready; BackendUnavailableError after ``timeout_s``.
+
+        A failure that waiting cannot cure (Triton's HTTP client pointed at its gRPC port, a
+        host name that does not resolve) raises InferenceError at once instead.
+        """
         deadline = time.monotonic() + timeout_s
-        while not self._adapter.ready():
+        while not self._adapter.probe():
             if time.monotonic() >= deadline:
                 raise BackendUnavailableError(
                     f"{self.backend} backend at {self.url} ({self.protocol}) not ready after "

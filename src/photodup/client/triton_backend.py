@@ -1,7 +1,8 @@
 """Adapter for Triton over tritonclient: HTTP with binary tensor data, or gRPC.
 
 tritonclient's client objects are not meant to be shared between threads (the HTTP one runs on
-gevent), so each calling thread gets its own, created on first use and closed with the adapter.
+gevent), so each calling thread gets its own, created on first use and closed with the adapter;
+after a transport failure it is replaced. Failures are sorted by :mod:`triton_errors`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import numpy as np
 
 from photodup import contract
 from photodup.client.errors import InferenceError, RetryableError, ShapeMismatchError
-
-_RETRY_WORDS = ("unavailable", "not ready", "connection", "socket closed")
+from photodup.client.triton_errors import translate
 
 
 def host_port(url: str) -> str:
@@ -60,47 +60,75 @@ class TritonAdapter:
                 self._clients.append(client)
         return client
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a tritonclient call, sorting its failures into retryable and final ones."""
-        from tritonclient.utils import InferenceServerException
+    def _drop_client(self) -> None:
+        """Forget this thread's client after a transport failure; the next call makes a new one.
 
+        A gRPC channel whose server died stays in reconnect backoff for a second or more after
+        the server is back, and a gevent connection can be left half-closed: a fresh client
+        talks to the restarted server at once.
+        """
+        client = getattr(self._local, "client", None)
+        self._local.client = None
+        if client is not None:
+            with self._lock:
+                if client in self._clients:
+                    self._clients.remove(client)
+            with contextlib.suppress(Exception):
+                client.close()
+
+    def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``method`` of this thread's tritonclient; every failure becomes ours."""
         try:
-            return fn(*args, **kwargs)
-        except InferenceServerException as exc:
-            status = str(exc.status() or "")
-            message = exc.message() or status or repr(exc)
-            if "UNAVAILABLE" in status or any(w in message.lower() for w in _RETRY_WORDS):
-                raise RetryableError(f"{what}: {message}") from exc
-            if "DEADLINE_EXCEEDED" in status or "timed out" in message.lower():
-                raise InferenceError(
-                    f"triton backend at {self.url} gave no answer to {what} within "
-                    f"{self.timeout_s:.0f} s; raise INFERENCE_TIMEOUT_S"
-                ) from exc
-            if "unknown model" in message.lower() or "not found" in message.lower():
-                raise InferenceError(
-                    f"triton backend at {self.url} does not serve model {self.model_name!r} "
-                    f"({message}); check TRITON_MODEL_NAME and that `photodup export` ran"
-                ) from exc
-            raise InferenceError(f"triton backend at {self.url} failed {what}: {message}") from exc
-        except OSError as exc:  # connection refused/reset from the HTTP client
-            raise RetryableError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            return getattr(self._client(), method)(*args, **kwargs)
+        except Exception as exc:
+            try:
+                translate(
+                    exc,
+                    what=what,
+                    url=self.url,
+                    protocol=self.protocol,
+                    model=self.model_name,
+                    timeout_s=self.timeout_s,
+                )
+            except RetryableError:
+                self._drop_client()
+                raise
+
+    def probe(self) -> bool:
+        """True when server and model are ready, False while down or loading; raises
+        :class:`InferenceError` when waiting cannot help (wrong port or protocol, bad host)."""
+        kwargs: dict[str, Any] = {}
+        if self.protocol == "grpc":
+            kwargs["client_timeout"] = min(self.timeout_s, 5.0)
+        try:
+            if not self._call("readiness check", "is_server_ready", **kwargs):
+                return False
+            if not self._call("readiness check", "is_model_ready", self.model_name, **kwargs):
+                return False
+            # Any HTTP server answers 200 to a health URL (Triton's metrics port does): the
+            # model's metadata proves it is Triton serving this model.
+            self._call("model metadata", "get_model_metadata", self.model_name, **kwargs)
+        except RetryableError:
+            return False
+        return True
 
     def ready(self) -> bool:
         try:
-            client = self._client()
-            return bool(client.is_server_ready() and client.is_model_ready(self.model_name))
-        except Exception:  # any failure means "not ready"; callers wait or report
+            return self.probe()
+        except InferenceError:  # any failure means "not ready"; probe() says why
             return False
 
     def model_config(self) -> dict[str, Any]:
-        client = self._client()
         if self.protocol == "http":
-            config = self._call("model config", client.get_model_config, self.model_name)
+            config = self._call("model config", "get_model_config", self.model_name)
         else:
-            reply = self._call(
-                "model config", client.get_model_config, self.model_name, as_json=True
+            reply = self._call("model config", "get_model_config", self.model_name, as_json=True)
+            config = reply.get("config", {}) if isinstance(reply, dict) else {}
+        if not isinstance(config, dict):
+            raise InferenceError(
+                f"triton backend at {self.url} ({self.protocol}) answered the model config "
+                f"request with {type(config).__name__}, not a model config; is it Triton?"
             )
-            config = reply.get("config", {})
         return dict(config)
 
     def max_batch_size(self) -> int:
@@ -117,8 +145,7 @@ class TritonAdapter:
     def info(self) -> dict[str, Any]:
         config = self.model_config()
         params = {k: v.get("string_value") for k, v in config.get("parameters", {}).items()}
-        client = self._client()
-        server = self._call("server metadata", client.get_server_metadata)
+        server = self._call("server metadata", "get_server_metadata")
         if not isinstance(server, dict):
             server = {"version": server.version}
         return {
@@ -135,19 +162,18 @@ class TritonAdapter:
 
     def embed_tensors(self, batch: np.ndarray) -> np.ndarray:
         module = self._module
-        client = self._client()
         tensor = module.InferInput(contract.INPUT_NAME, list(batch.shape), "FP32")
         wanted: Any
         if self.protocol == "http":
             tensor.set_data_from_numpy(batch, binary_data=True)
             wanted = module.InferRequestedOutput(contract.OUTPUT_NAME, binary_data=True)
-            result = self._call("infer", client.infer, self.model_name, [tensor], outputs=[wanted])
+            result = self._call("infer", "infer", self.model_name, [tensor], outputs=[wanted])
         else:
             tensor.set_data_from_numpy(batch)
             wanted = module.InferRequestedOutput(contract.OUTPUT_NAME)
             result = self._call(
                 "infer",
-                client.infer,
+                "infer",
                 self.model_name,
                 [tensor],
                 outputs=[wanted],
