@@ -29,7 +29,15 @@ def host_port(url: str) -> str:
 class TritonAdapter:
     backend = "triton"
 
-    def __init__(self, url: str, *, protocol: str, model_name: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        protocol: str,
+        model_name: str,
+        timeout_s: float,
+        use_uint8: bool = True,
+    ) -> None:
         self.protocol = protocol
         self.url = f"http://{host_port(url)}" if protocol == "http" else host_port(url)
         self.model_name = model_name
@@ -38,6 +46,8 @@ class TritonAdapter:
         self._clients: list[Any] = []
         self._lock = threading.Lock()
         self._max_batch: int | None = None
+        self.use_uint8 = use_uint8
+        self._uint8: bool | None = None
         if protocol == "http":
             import tritonclient.http as module
         else:
@@ -160,21 +170,47 @@ class TritonAdapter:
             "instance_group": config.get("instance_group"),
         }
 
+    def uint8_available(self) -> bool:
+        """Whether to send uint8 pixels: the server offers the uint8 model beside ours.
+
+        Asked once (model ready over the protocol in use) and remembered; only for the seed's
+        fp32 model, since the uint8 model is built from that one's graph.
+        """
+        if self._uint8 is None:
+            if not self.use_uint8 or self.model_name != contract.TRITON_MODEL_NAME:
+                self._uint8 = False
+            else:
+                try:
+                    ready = self._call("model ready", "is_model_ready", contract.UINT8_MODEL_NAME)
+                except InferenceError:
+                    ready = False
+                self._uint8 = bool(ready)
+        return self._uint8
+
     def embed_tensors(self, batch: np.ndarray) -> np.ndarray:
+        """float32 normalised [N, 3, 224, 224] through the configured (fp32) model."""
+        model = contract.ServedModel(self.model_name, contract.INPUT_NAME, "FP32")
+        return self._infer(model, batch)
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 [N, 3, 224, 224] through the uint8 model (call :meth:`uint8_available`)."""
+        return self._infer(contract.UINT8_MODEL, pixels)
+
+    def _infer(self, model: contract.ServedModel, batch: np.ndarray) -> np.ndarray:
         module = self._module
-        tensor = module.InferInput(contract.INPUT_NAME, list(batch.shape), "FP32")
+        tensor = module.InferInput(model.input_name, list(batch.shape), model.input_dtype)
         wanted: Any
         if self.protocol == "http":
             tensor.set_data_from_numpy(batch, binary_data=True)
             wanted = module.InferRequestedOutput(contract.OUTPUT_NAME, binary_data=True)
-            result = self._call("infer", "infer", self.model_name, [tensor], outputs=[wanted])
+            result = self._call("infer", "infer", model.name, [tensor], outputs=[wanted])
         else:
             tensor.set_data_from_numpy(batch)
             wanted = module.InferRequestedOutput(contract.OUTPUT_NAME)
             result = self._call(
                 "infer",
                 "infer",
-                self.model_name,
+                model.name,
                 [tensor],
                 outputs=[wanted],
                 client_timeout=self.timeout_s,
@@ -184,7 +220,7 @@ class TritonAdapter:
         if output is None or output.shape != expected or output.dtype != np.float32:
             got = None if output is None else (output.shape, str(output.dtype))
             raise ShapeMismatchError(
-                f"triton model {self.model_name!r} at {self.url} returned {got} for "
+                f"triton model {model.name!r} at {self.url} returned {got} for "
                 f"{batch.shape[0]} images, expected float32 {expected}; re-export the model "
                 "(`photodup export --force`) or check TRITON_MODEL_NAME"
             )
