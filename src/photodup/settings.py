@@ -68,6 +68,9 @@ class ClientSettings(_Base):
     url: str | None = Field(None, validation_alias="INFERENCE_SERVICE_URL")
     protocol: Protocol = Field("http", validation_alias="INFERENCE_PROTOCOL")
     triton_model_name: str = Field(contract.TRITON_MODEL_NAME, validation_alias="TRITON_MODEL_NAME")
+    #: Send uint8 pixels to Triton's openclip_vit_b32_uint8 when the server offers it (a
+    #: quarter of the bytes); off: always float32 to TRITON_MODEL_NAME.
+    triton_uint8: bool = Field(True, validation_alias="TRITON_UINT8")
     timeout_s: float = Field(60.0, validation_alias="INFERENCE_TIMEOUT_S", gt=0)
     retries: int = Field(3, validation_alias="INFERENCE_RETRIES", ge=0)
     #: Images per request sent to the PyTorch service (Triton uses the model's max_batch_size).

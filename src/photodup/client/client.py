@@ -28,7 +28,8 @@ from photodup.client.errors import (
 from photodup.client.pytorch_backend import PyTorchAdapter
 from photodup.client.retry import call_with_retries
 from photodup.client.triton_backend import TritonAdapter
-from photodup.imaging import ImageDecodeError, PhotoSource, preprocess, preprocess_source
+from photodup.imaging import ImageDecodeError, PhotoSource, load_photo
+from photodup.imaging.preprocess import normalise, preprocess_uint8
 from photodup.settings import ClientSettings
 
 T = TypeVar("T")
@@ -100,6 +101,7 @@ class InferenceClient:
                 protocol=proto,
                 model_name=self.settings.triton_model_name,
                 timeout_s=self.settings.timeout_s,
+                use_uint8=self.settings.triton_uint8,
             )
         self.backend: str = chosen
         self.protocol: str = proto
@@ -123,22 +125,27 @@ class InferenceClient:
 
     def _check_input(self, batch: np.ndarray) -> None:
         """Refuse NaN, infinity and magnitudes no preprocessed image has, before sending."""
+        rows = batch.reshape(batch.shape[0], -1)
+        # max/min propagate NaN, so two allocation-free passes find every bad row.
+        peaks = np.maximum(rows.max(axis=1), -rows.min(axis=1))
+        bad_rows = np.flatnonzero(~(peaks <= contract.MAX_ABS_INPUT))
+        if not bad_rows.size:
+            return
         where = f"nothing was sent to the {self.backend} backend at {self.url} ({self.protocol})"
-        bad = _non_finite_rows(batch)
+        bad = _non_finite_rows(batch[bad_rows])
         if bad:
+            bad = [int(bad_rows[i]) for i in bad]
             raise NonFiniteError(
                 f"images {bad} contain NaN or infinity; {where}. Preprocess with photodup.imaging",
                 bad,
             )
-        peaks = np.abs(batch).reshape(batch.shape[0], -1).max(axis=1)
-        bad = [int(i) for i in np.flatnonzero(peaks > contract.MAX_ABS_INPUT)]
-        if bad:
-            raise NonFiniteError(
-                f"images {bad} hold values beyond +-{contract.MAX_ABS_INPUT:g} (largest "
-                f"{float(peaks[bad].max()):.3g}), which overflow inside the model; CLIP-normalised"
-                f" pixels lie within about [-1.8, 2.2]; {where}. Preprocess with photodup.imaging",
-                bad,
-            )
+        bad = [int(i) for i in bad_rows]
+        raise NonFiniteError(
+            f"images {bad} hold values beyond +-{contract.MAX_ABS_INPUT:g} (largest "
+            f"{float(peaks[bad_rows].max()):.3g}), which overflow inside the model; CLIP-normalised"
+            f" pixels lie within about [-1.8, 2.2]; {where}. Preprocess with photodup.imaging",
+            bad,
+        )
 
     # --- readiness and facts -----------------------------------------------------------
 
@@ -147,8 +154,13 @@ class InferenceClient:
         return self._adapter.ready()
 
     def wait_until_ready(self, timeout_s: float) -> None:
+        """Poll until the backend is ready; BackendUnavailableError after ``timeout_s``.
+
+        A failure that waiting cannot cure (Triton's HTTP client pointed at its gRPC port, a
+        host name that does not resolve) raises InferenceError at once instead.
+        """
         deadline = time.monotonic() + timeout_s
-        while not self._adapter.ready():
+        while not self._adapter.probe():
             if time.monotonic() >= deadline:
                 raise BackendUnavailableError(
                     f"{self.backend} backend at {self.url} ({self.protocol}) not ready after "
@@ -189,7 +201,9 @@ class InferenceClient:
             self._retry(functools.partial(embed, batch[i : i + step]))
             for i in range(0, batch.shape[0], step)
         ]
-        embeddings = np.concatenate(parts, axis=0)
+        return self._check_output(np.concatenate(parts, axis=0))
+
+    def _check_output(self, embeddings: np.ndarray) -> np.ndarray:
         bad = _non_finite_rows(embeddings)
         if bad:
             raise NonFiniteError(
@@ -199,6 +213,41 @@ class InferenceClient:
                 bad,
             )
         return embeddings
+
+    def uses_uint8(self) -> bool:
+        """Whether pixels travel as uint8 (Triton offers ``openclip_vit_b32_uint8``)."""
+        adapter = self._adapter
+        return isinstance(adapter, TritonAdapter) and self._retry(adapter.uint8_available)
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 [N, 3, 224, 224] cropped pixels (``preprocess_uint8``) -> [N, 512].
+
+        Sent as uint8 to Triton's uint8 model when it is served (a quarter of the bytes, the
+        normalisation in its graph); otherwise normalised here and sent as float32. Both give
+        the same vectors: the graph repeats :func:`photodup.imaging.normalise` exactly.
+        """
+        pixels = np.asarray(pixels)
+        if pixels.ndim != 4 or tuple(pixels.shape[1:]) != contract.INPUT_SHAPE:
+            raise InferenceError(
+                f"embed_pixels expects a uint8 array of shape [N, "
+                f"{', '.join(map(str, contract.INPUT_SHAPE))}], got {list(pixels.shape)}; "
+                "use photodup.imaging.preprocess_uint8 to build it"
+            )
+        if pixels.dtype != np.uint8:
+            raise InferenceError(f"embed_pixels expects uint8 pixels, got {pixels.dtype}")
+        if pixels.shape[0] == 0:
+            return np.zeros((0, contract.EMBED_DIM), dtype=np.float32)
+        if not self.uses_uint8():
+            return self.embed_tensors(normalise(pixels))
+        adapter = self._adapter
+        assert isinstance(adapter, TritonAdapter)
+        pixels = np.ascontiguousarray(pixels)
+        step = self.max_batch_size()
+        parts = [
+            self._retry(functools.partial(adapter.embed_pixels, pixels[i : i + step]))
+            for i in range(0, pixels.shape[0], step)
+        ]
+        return self._check_output(np.concatenate(parts, axis=0))
 
     def embed_images(
         self, images: Sequence[PhotoSource], names: Sequence[str] | None = None
@@ -212,12 +261,12 @@ class InferenceClient:
         for index, source in enumerate(images):
             name = names[index] if names is not None else None
             try:
-                tensors.append(preprocess_source(source, name=name))
+                tensors.append(preprocess_uint8(load_photo(source, name=name)))
                 ok.append(index)
             except ImageDecodeError as exc:
                 errors.append(ImageError(index, exc.name, exc.reason, exc.kind))
         if tensors:
-            embeddings = self.embed_tensors(np.stack(tensors))
+            embeddings = self.embed_pixels(np.stack(tensors))
         else:
             embeddings = np.zeros((0, contract.EMBED_DIM), dtype=np.float32)
         return EmbedResult(embeddings, ok, errors)
@@ -243,7 +292,7 @@ class InferenceClient:
         for index, text in enumerate(images):
             try:
                 data = base64.b64decode(text, validate=True)
-                tensors.append(preprocess_source(data, name=f"image {index}"))
+                tensors.append(preprocess_uint8(load_photo(data, name=f"image {index}")))
             except (binascii.Error, ValueError) as exc:
                 reason = exc.reason if isinstance(exc, ImageDecodeError) else f"bad base64 ({exc})"
                 problems.append(f"image {index}: {reason}")
@@ -251,13 +300,13 @@ class InferenceClient:
             raise InferenceError(
                 f"{len(problems)} of {len(images)} images unusable: " + "; ".join(problems)
             )
-        return self.embed_tensors(np.stack(tensors)).tolist()
+        return self.embed_pixels(np.stack(tensors)).tolist()
 
     def embed_pil(self, images: Sequence[Any]) -> np.ndarray:
         """Already-decoded RGB PIL images -> [N, 512] (no decode errors possible)."""
         if not images:
             return np.zeros((0, contract.EMBED_DIM), dtype=np.float32)
-        return self.embed_tensors(np.stack([preprocess(img) for img in images]))
+        return self.embed_pixels(np.stack([preprocess_uint8(img) for img in images]))
 
     # --- lifetime ----------------------------------------------------------------------
 

@@ -72,6 +72,9 @@ class PyTorchAdapter:
         except httpx.HTTPError:
             return False
 
+    def probe(self) -> bool:
+        return self.ready()
+
     def info(self) -> dict[str, Any]:
         data = self._send("GET", "/info").json()
         return data if isinstance(data, dict) else {"info": data}

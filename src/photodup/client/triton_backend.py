@@ -1,7 +1,8 @@
 """Adapter for Triton over tritonclient: HTTP with binary tensor data, or gRPC.
 
 tritonclient's client objects are not meant to be shared between threads (the HTTP one runs on
-gevent), so each calling thread gets its own, created on first use and closed with the adapter.
+gevent), so each calling thread gets its own, created on first use and closed with the adapter;
+after a transport failure it is replaced. Failures are sorted by :mod:`triton_errors`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import numpy as np
 
 from photodup import contract
 from photodup.client.errors import InferenceError, RetryableError, ShapeMismatchError
-
-_RETRY_WORDS = ("unavailable", "not ready", "connection", "socket closed")
+from photodup.client.triton_errors import translate
 
 
 def host_port(url: str) -> str:
@@ -29,7 +29,15 @@ def host_port(url: str) -> str:
 class TritonAdapter:
     backend = "triton"
 
-    def __init__(self, url: str, *, protocol: str, model_name: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        protocol: str,
+        model_name: str,
+        timeout_s: float,
+        use_uint8: bool = True,
+    ) -> None:
         self.protocol = protocol
         self.url = f"http://{host_port(url)}" if protocol == "http" else host_port(url)
         self.model_name = model_name
@@ -38,6 +46,8 @@ class TritonAdapter:
         self._clients: list[Any] = []
         self._lock = threading.Lock()
         self._max_batch: int | None = None
+        self.use_uint8 = use_uint8
+        self._uint8: bool | None = None
         if protocol == "http":
             import tritonclient.http as module
         else:
@@ -60,47 +70,75 @@ class TritonAdapter:
                 self._clients.append(client)
         return client
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run a tritonclient call, sorting its failures into retryable and final ones."""
-        from tritonclient.utils import InferenceServerException
+    def _drop_client(self) -> None:
+        """Forget this thread's client after a transport failure; the next call makes a new one.
 
+        A gRPC channel whose server died stays in reconnect backoff for a second or more after
+        the server is back, and a gevent connection can be left half-closed: a fresh client
+        talks to the restarted server at once.
+        """
+        client = getattr(self._local, "client", None)
+        self._local.client = None
+        if client is not None:
+            with self._lock:
+                if client in self._clients:
+                    self._clients.remove(client)
+            with contextlib.suppress(Exception):
+                client.close()
+
+    def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``method`` of this thread's tritonclient; every failure becomes ours."""
         try:
-            return fn(*args, **kwargs)
-        except InferenceServerException as exc:
-            status = str(exc.status() or "")
-            message = exc.message() or status or repr(exc)
-            if "UNAVAILABLE" in status or any(w in message.lower() for w in _RETRY_WORDS):
-                raise RetryableError(f"{what}: {message}") from exc
-            if "DEADLINE_EXCEEDED" in status or "timed out" in message.lower():
-                raise InferenceError(
-                    f"triton backend at {self.url} gave no answer to {what} within "
-                    f"{self.timeout_s:.0f} s; raise INFERENCE_TIMEOUT_S"
-                ) from exc
-            if "unknown model" in message.lower() or "not found" in message.lower():
-                raise InferenceError(
-                    f"triton backend at {self.url} does not serve model {self.model_name!r} "
-                    f"({message}); check TRITON_MODEL_NAME and that `photodup export` ran"
-                ) from exc
-            raise InferenceError(f"triton backend at {self.url} failed {what}: {message}") from exc
-        except OSError as exc:  # connection refused/reset from the HTTP client
-            raise RetryableError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            return getattr(self._client(), method)(*args, **kwargs)
+        except Exception as exc:
+            try:
+                translate(
+                    exc,
+                    what=what,
+                    url=self.url,
+                    protocol=self.protocol,
+                    model=self.model_name,
+                    timeout_s=self.timeout_s,
+                )
+            except RetryableError:
+                self._drop_client()
+                raise
+
+    def probe(self) -> bool:
+        """True when server and model are ready, False while down or loading; raises
+        :class:`InferenceError` when waiting cannot help (wrong port or protocol, bad host)."""
+        kwargs: dict[str, Any] = {}
+        if self.protocol == "grpc":
+            kwargs["client_timeout"] = min(self.timeout_s, 5.0)
+        try:
+            if not self._call("readiness check", "is_server_ready", **kwargs):
+                return False
+            if not self._call("readiness check", "is_model_ready", self.model_name, **kwargs):
+                return False
+            # Any HTTP server answers 200 to a health URL (Triton's metrics port does): the
+            # model's metadata proves it is Triton serving this model.
+            self._call("model metadata", "get_model_metadata", self.model_name, **kwargs)
+        except RetryableError:
+            return False
+        return True
 
     def ready(self) -> bool:
         try:
-            client = self._client()
-            return bool(client.is_server_ready() and client.is_model_ready(self.model_name))
-        except Exception:  # any failure means "not ready"; callers wait or report
+            return self.probe()
+        except InferenceError:  # any failure means "not ready"; probe() says why
             return False
 
     def model_config(self) -> dict[str, Any]:
-        client = self._client()
         if self.protocol == "http":
-            config = self._call("model config", client.get_model_config, self.model_name)
+            config = self._call("model config", "get_model_config", self.model_name)
         else:
-            reply = self._call(
-                "model config", client.get_model_config, self.model_name, as_json=True
+            reply = self._call("model config", "get_model_config", self.model_name, as_json=True)
+            config = reply.get("config", {}) if isinstance(reply, dict) else {}
+        if not isinstance(config, dict):
+            raise InferenceError(
+                f"triton backend at {self.url} ({self.protocol}) answered the model config "
+                f"request with {type(config).__name__}, not a model config; is it Triton?"
             )
-            config = reply.get("config", {})
         return dict(config)
 
     def max_batch_size(self) -> int:
@@ -117,8 +155,7 @@ class TritonAdapter:
     def info(self) -> dict[str, Any]:
         config = self.model_config()
         params = {k: v.get("string_value") for k, v in config.get("parameters", {}).items()}
-        client = self._client()
-        server = self._call("server metadata", client.get_server_metadata)
+        server = self._call("server metadata", "get_server_metadata")
         if not isinstance(server, dict):
             server = {"version": server.version}
         return {
@@ -133,22 +170,47 @@ class TritonAdapter:
             "instance_group": config.get("instance_group"),
         }
 
+    def uint8_available(self) -> bool:
+        """Whether to send uint8 pixels: the server offers the uint8 model beside ours.
+
+        Asked once (model ready over the protocol in use) and remembered; only for the seed's
+        fp32 model, since the uint8 model is built from that one's graph.
+        """
+        if self._uint8 is None:
+            if not self.use_uint8 or self.model_name != contract.TRITON_MODEL_NAME:
+                self._uint8 = False
+            else:
+                try:
+                    ready = self._call("model ready", "is_model_ready", contract.UINT8_MODEL_NAME)
+                except InferenceError:
+                    ready = False
+                self._uint8 = bool(ready)
+        return self._uint8
+
     def embed_tensors(self, batch: np.ndarray) -> np.ndarray:
+        """float32 normalised [N, 3, 224, 224] through the configured (fp32) model."""
+        model = contract.ServedModel(self.model_name, contract.INPUT_NAME, "FP32")
+        return self._infer(model, batch)
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 [N, 3, 224, 224] through the uint8 model (call :meth:`uint8_available`)."""
+        return self._infer(contract.UINT8_MODEL, pixels)
+
+    def _infer(self, model: contract.ServedModel, batch: np.ndarray) -> np.ndarray:
         module = self._module
-        client = self._client()
-        tensor = module.InferInput(contract.INPUT_NAME, list(batch.shape), "FP32")
+        tensor = module.InferInput(model.input_name, list(batch.shape), model.input_dtype)
         wanted: Any
         if self.protocol == "http":
             tensor.set_data_from_numpy(batch, binary_data=True)
             wanted = module.InferRequestedOutput(contract.OUTPUT_NAME, binary_data=True)
-            result = self._call("infer", client.infer, self.model_name, [tensor], outputs=[wanted])
+            result = self._call("infer", "infer", model.name, [tensor], outputs=[wanted])
         else:
             tensor.set_data_from_numpy(batch)
             wanted = module.InferRequestedOutput(contract.OUTPUT_NAME)
             result = self._call(
                 "infer",
-                client.infer,
-                self.model_name,
+                "infer",
+                model.name,
                 [tensor],
                 outputs=[wanted],
                 client_timeout=self.timeout_s,
@@ -158,7 +220,7 @@ class TritonAdapter:
         if output is None or output.shape != expected or output.dtype != np.float32:
             got = None if output is None else (output.shape, str(output.dtype))
             raise ShapeMismatchError(
-                f"triton model {self.model_name!r} at {self.url} returned {got} for "
+                f"triton model {model.name!r} at {self.url} returned {got} for "
                 f"{batch.shape[0]} images, expected float32 {expected}; re-export the model "
                 "(`photodup export --force`) or check TRITON_MODEL_NAME"
             )

@@ -27,6 +27,9 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         self.input_name = config["input"][0]["name"]
         self.input_dims = tuple(int(d) for d in config["input"][0]["dims"])
+        # FP32 for openclip_vit_b32, UINT8 for openclip_vit_b32_uint8 (normalises in its graph).
+        self.input_type = str(config["input"][0]["data_type"]).removeprefix("TYPE_")
+        self.input_dtype = np.dtype({"FP32": np.float32, "UINT8": np.uint8}[self.input_type])
         self.output_name = config["output"][0]["name"]
         self.output_dims = tuple(int(d) for d in config["output"][0]["dims"])
         self.max_batch_size = int(config.get("max_batch_size", 0))
@@ -57,8 +60,8 @@ class TritonPythonModel:
 
     def _check(self, array: np.ndarray) -> str | None:
         """Why ``array`` cannot be run, or None when it can."""
-        if array.dtype != np.float32:
-            return f"input '{self.input_name}' must be FP32, got {array.dtype}"
+        if array.dtype != self.input_dtype:
+            return f"input '{self.input_name}' must be {self.input_type}, got {array.dtype}"
         if array.ndim != len(self.input_dims) + 1 or tuple(array.shape[1:]) != self.input_dims:
             expected = ", ".join(str(d) for d in ("N", *self.input_dims))
             return (

@@ -39,6 +39,8 @@ class ExportResult:
     skipped: bool
     reused_onnx: bool
     manifest: dict[str, Any]
+    #: The models built from this one's graph (the uint8 model), written beside it.
+    companions: tuple[ExportResult, ...] = ()
 
     @property
     def version_dir(self) -> Path:
@@ -56,9 +58,14 @@ def _onnx_intact(version_dir: Path, manifest: dict[str, Any]) -> bool:
     return onnx_path.is_file() and file_sha256(onnx_path) == manifest.get("onnx_sha256")
 
 
-def _layout_intact(model_dir: Path, version_dir: Path, options: ExportOptions) -> bool:
+def _layout_intact(
+    model_dir: Path,
+    version_dir: Path,
+    options: ExportOptions,
+    model: contract.ServedModel = contract.FP32_MODEL,
+) -> bool:
     config = model_dir / "config.pbtxt"
-    if not config.is_file() or config.read_text() != render_config(options):
+    if not config.is_file() or config.read_text() != render_config(options, model):
         return False
     if options.triton_backend == "python":
         model_py = version_dir / PYTHON_MODEL_NAME
@@ -115,7 +122,26 @@ def _build_onnx(options: ExportOptions, onnx_path: Path) -> tuple[dict[str, Any]
 def export_repository(
     options: ExportOptions, *, cuda_available: Callable[[], bool] | None = None
 ) -> ExportResult:
-    """Export per ``options``; does nothing when the latest version already matches."""
+    """Export both models per ``options``; does nothing when the latest versions match.
+
+    Returns the fp32 model's result (the seed's contract); the uint8 model built from its
+    graph is in ``companions``.
+    """
+    result = _export_fp32(options, cuda_available=cuda_available)
+    companion = export_uint8(options, result)
+    return ExportResult(
+        result.model_dir,
+        result.version,
+        result.skipped,
+        result.reused_onnx,
+        result.manifest,
+        (companion,),
+    )
+
+
+def _export_fp32(
+    options: ExportOptions, *, cuda_available: Callable[[], bool] | None = None
+) -> ExportResult:
     if cuda_available is None:
         import torch
 
@@ -180,6 +206,60 @@ def export_repository(
     tmp.write_text(render_config(options))
     tmp.replace(config)
     return ExportResult(model_dir, version, False, reuse, manifest)
+
+
+def export_uint8(options: ExportOptions, fp32: ExportResult) -> ExportResult:
+    """Write the uint8 model beside ``fp32``, at the same version, unless it already matches."""
+    from photodup.export.uint8_graph import build_uint8_graph
+    from photodup.export.uint8_parity import check_uint8_parity
+
+    model = contract.UINT8_MODEL
+    model_dir = options.output / model.name
+    version_dir = model_dir / str(fp32.version)
+    source_sha = fp32.manifest["onnx_sha256"]
+    previous = read_manifest(version_dir)
+    if (
+        previous is not None
+        and previous.get("source_onnx_sha256") == source_sha
+        and _onnx_intact(version_dir, previous)
+        and _layout_intact(model_dir, version_dir, options, model)
+    ):
+        return ExportResult(model_dir, fp32.version, True, True, previous)
+    staging = model_dir / f".staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        started = time.perf_counter()
+        build_uint8_graph(fp32.version_dir / ONNX_NAME, staging / ONNX_NAME)
+        seconds = time.perf_counter() - started
+        report = check_uint8_parity(fp32.version_dir / ONNX_NAME, staging / ONNX_NAME)
+        if not report.ok:
+            raise ExportError(
+                f"the uint8 model differs from the fp32 one: min cosine {report.min_cosine:.6f}, "
+                f"max abs diff {report.max_abs_diff:.3e}; it was not installed"
+            )
+        if options.triton_backend == "python":
+            shutil.copyfile(_PYTHON_MODEL_SOURCE, staging / PYTHON_MODEL_NAME)
+        onnx_path = staging / ONNX_NAME
+        manifest = dict(fp32.manifest)
+        manifest.update(
+            onnx_sha256=file_sha256(onnx_path),
+            onnx_bytes=onnx_path.stat().st_size,
+            parity=report.as_json(),
+            source_model=contract.TRITON_MODEL_NAME,
+            source_onnx_sha256=source_sha,
+            input=f"{model.input_name} {model.input_dtype} {list(contract.INPUT_SHAPE)}",
+            export_seconds=seconds,
+        )
+        write_json_atomic(staging / MANIFEST_NAME, manifest)
+        _install(staging, version_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    config = model_dir / "config.pbtxt"
+    tmp = config.with_name(".config.pbtxt.tmp")
+    tmp.write_text(render_config(options, model))
+    tmp.replace(config)
+    return ExportResult(model_dir, fp32.version, False, False, manifest)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

@@ -10,7 +10,7 @@ def _dims(shape: tuple[int, ...]) -> str:
     return "[ " + ", ".join(str(d) for d in shape) + " ]"
 
 
-def render_config(options: ExportOptions) -> str:
+def render_config(options: ExportOptions, model: contract.ServedModel = contract.FP32_MODEL) -> str:
     """The text of ``config.pbtxt`` for ``options`` (protobuf text format, ModelConfig)."""
     if options.triton_backend == "onnxruntime":
         runtime = 'platform: "onnxruntime_onnx"\ndefault_model_filename: "model.onnx"\n'
@@ -25,13 +25,13 @@ def render_config(options: ExportOptions) -> str:
     pretrained = pretrained_tag(options.pretrained, options.checkpoint)
     kind = "KIND_GPU" if options.instance_kind == "gpu" else "KIND_CPU"
     text = (
-        f'name: "{contract.TRITON_MODEL_NAME}"\n'
+        f'name: "{model.name}"\n'
         f"{runtime}"
         f"max_batch_size: {options.max_batch_size}\n"
         "input [\n"
         "  {\n"
-        f'    name: "{contract.INPUT_NAME}"\n'
-        "    data_type: TYPE_FP32\n"
+        f'    name: "{model.input_name}"\n'
+        f"    data_type: TYPE_{model.input_dtype}\n"
         f"    dims: {_dims(contract.INPUT_SHAPE)}\n"
         "  }\n"
         "]\n"
