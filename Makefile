@@ -20,8 +20,8 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps test lint export serve-pytorch serve-triton demo \
         bench bench-local bench-quick bench-grouping eval ui up-pytorch up-triton up-gpu-triton down logs \
-        docker-export compose-config clean bench-ui faults docker-base docker-localbase \
-        triton-standin triton-image compose-smoke
+        docker-export compose-config clean bench-ui bench-scan faults docker-base \
+        docker-localbase triton-standin triton-image compose-smoke
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -98,6 +98,9 @@ bench-quick: install ## The same, short profile (about a minute or two here)
 
 bench-grouping: install ## Grouping speed on 10k and 100k synthetic embeddings
 	$(BIN)/photodup bench-grouping
+
+bench-scan: install ## The whole scan per backend against its measured limit; memory and 10k rescan (~15 min here)
+	$(BIN)/photodup bench-scan --photos $(or $(PHOTOS),200) --output bench/results/scan
 
 bench-ui: install ## Review page: HTML size and server time of the lists with 10,000 groups
 	$(BIN)/python -m photodup.ui.bench_pages --groups $(or $(GROUPS),10000)

@@ -36,7 +36,7 @@ _DATETIME = 0x0132
 _MAKE, _MODEL, _ORIENTATION = 0x010F, 0x0110, 0x0112
 
 
-#: Stages timed in the workers (seconds, wall clock); ``cpu`` is the worker's CPU time.
+#: Stages timed in the workers (CPU seconds); ``cpu`` is the worker's whole CPU time per file.
 WORKER_STAGES = ("read_hash", "metadata", "decode", "preprocess", "phash", "cpu")
 
 
@@ -162,13 +162,14 @@ def _changed_while_read(path: bytes, before: os.stat_result, data: bytes) -> str
 def examine(found: FoundFile, candidates: frozenset[str] = frozenset()) -> Examined:
     """Run in a worker: never raises for bad input, reports it as ``Examined.skipped``."""
     name = display_path(found.rel)
-    cpu0 = time.process_time()
+    cpu0 = clock = time.process_time()
     times: dict[str, float] = {}
-    clock = time.perf_counter()
 
     def lap(stage: str) -> None:
+        # CPU time, not wall: on shared cores the wall clock would charge other programs'
+        # time to whichever stage was running.
         nonlocal clock
-        now = time.perf_counter()
+        now = time.process_time()
         times[stage] = now - clock
         clock = now
 
@@ -207,7 +208,8 @@ def examine(found: FoundFile, candidates: frozenset[str] = frozenset()) -> Exami
         lap("metadata")
         tensor = preprocess(img)
         lap("preprocess")
-        phash, dhash = _hash64(img, "phash"), _hash64(img, "dhash")
+        gray = img.convert("L")  # what both hashes start from: convert once, same values
+        phash, dhash = _hash64(gray, "phash"), _hash64(gray, "dhash")
         lap("phash")
         extracted = safe_extract(img, name)
         lap("features")
