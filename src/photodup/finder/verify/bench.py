@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from photodup.finder.bench_grouping import synthetic_library
-from photodup.finder.grouping import find_grouping
+from photodup.finder.grouping import Group, find_grouping
 from photodup.finder.records import Photo, PhotoRecord
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Store
@@ -28,6 +28,7 @@ from photodup.finder.verify.cache import save_extracted
 from photodup.finder.verify.features import Extracted, Features
 
 _W, _H = 480, 360
+POINTS, MIRROR_POINTS = 208, 80  # as photodup.finder.verify.features.extract
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,16 @@ class VerifiedBench:
     candidate_pairs: int
     first_s: float
     repeat_s: float
-    index_bytes_per_photo: float
+    index_bytes_per_photo: float  # the whole file (photos, embeddings, features, cache)
+    growth_bytes_per_photo: float  # what verification adds: features and cached pairs
     pair_precision: float
     pair_recall: float
 
 
 def _features(rng: np.random.Generator, base: tuple[np.ndarray, np.ndarray] | None) -> Features:
     if base is None:
-        pts = rng.uniform((0, 0), (_W, _H), size=(384, 2)).astype(np.float32)
-        desc = rng.integers(0, 256, size=(384, 32), dtype=np.uint8)
+        pts = rng.uniform((0, 0), (_W, _H), size=(POINTS + MIRROR_POINTS, 2)).astype(np.float32)
+        desc = rng.integers(0, 256, size=(POINTS + MIRROR_POINTS, 32), dtype=np.uint8)
     else:
         pts, desc = base
         scale, angle = rng.uniform(0.8, 1.2), rng.uniform(-0.05, 0.05)
@@ -58,7 +60,7 @@ def _features(rng: np.random.Generator, base: tuple[np.ndarray, np.ndarray] | No
         inside = (pts[:, 0] >= 0) & (pts[:, 0] < _W) & (pts[:, 1] >= 0) & (pts[:, 1] < _H)
         keep &= inside
         pts, desc = pts[keep].astype(np.float32), desc[keep]
-    half = min(256, len(pts))
+    half = min(POINTS, len(pts))
     return Features(_W, _H, pts[:half], desc[:half], pts[half:], desc[half:])
 
 
@@ -90,7 +92,7 @@ def build_index(n: int, root: Path) -> tuple[list[Photo], np.ndarray]:
     return photos, owner
 
 
-def _pairs_quality(groups: list, owner: np.ndarray) -> tuple[float, float]:  # type: ignore[type-arg]
+def _pairs_quality(groups: list[Group], owner: np.ndarray) -> tuple[float, float]:
     sizes = np.bincount(owner)
     planted = int((sizes * (sizes - 1) // 2).sum())
     found = correct = 0
@@ -116,6 +118,11 @@ def bench_verified(n: int, settings: FinderSettings) -> VerifiedBench:
         with Store.open(root) as store:
             again = find_grouping(store, settings)
             store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            added = store.conn.execute(
+                "SELECT (SELECT COALESCE(SUM(LENGTH(data)), 0) + COUNT(*) * 80 FROM features)"
+                " + (SELECT COALESCE(SUM(LENGTH(evidence)), 0) + COUNT(*) * 72"
+                " FROM verifications)"
+            ).fetchone()[0]
         repeat_s = time.perf_counter() - started
         assert again.stats["verified_now"] == 0, again.stats
         db = root / ".photodup" / "index.db"
@@ -123,5 +130,17 @@ def bench_verified(n: int, settings: FinderSettings) -> VerifiedBench:
         precision, recall = _pairs_quality(first.duplicates, owner)
         return VerifiedBench(
             n, len(first.duplicates), len(first.similar), first.stats["candidate_pairs"],
-            first_s, repeat_s, size / n, precision, recall,
+            first_s, repeat_s, size / n, added / n, precision, recall,
         )  # fmt: skip
+
+
+def run_verified(sizes: list[int], settings: FinderSettings) -> list[VerifiedBench]:
+    """Each size in a fresh process, as :func:`photodup.finder.bench_grouping.bench_grouping`."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = []
+    for n in sizes:
+        with ctx.Pool(1) as pool:
+            out.append(pool.apply(bench_verified, (n, settings)))
+    return out

@@ -10,6 +10,7 @@ the matched region of each photo (the outline drawn on the group page).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,8 +65,22 @@ class Evidence:
         d["region_b"] = [list(p) for p in self.region_b]
         return d
 
+    def to_json(self) -> str:
+        """Compact JSON for the cache: a pair with few matches keeps only its counts."""
+        if self.inliers < 8:
+            return json.dumps({"matches": self.matches, "inliers": self.inliers})
+        d = self.to_dict()
+        for k in ("coverage_a", "coverage_b", "scale", "rotation", "residual", "spread"):
+            d[k] = round(d[k], 4)
+        d["near_miss"] = round(d["near_miss"], 4)
+        return json.dumps(d, separators=(",", ":"))
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Evidence:
+        if "coverage_a" not in d:
+            return cls(
+                int(d["matches"]), int(d["inliers"]), 0.0, 0.0, 1.0, 0.0, False, math.inf, 0.0
+            )
         fields = dict(d)
         fields["region_a"] = tuple(tuple(p) for p in d.get("region_a", ()))
         fields["region_b"] = tuple(tuple(p) for p in d.get("region_b", ()))
@@ -99,9 +114,9 @@ def _ratio_matches(da: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarr
         return np.flatnonzero(good).astype(np.int64), ids[good, 0].astype(np.int64)
     norm = cv2.NORM_HAMMING if da.dtype == np.uint8 else cv2.NORM_L2
     knn = cv2.BFMatcher(norm).knnMatch(da, db, k=2)
-    good = [m[0] for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
-    qa = np.array([m.queryIdx for m in good], dtype=np.int64)
-    tb = np.array([m.trainIdx for m in good], dtype=np.int64)
+    kept = [m[0] for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
+    qa = np.array([m.queryIdx for m in kept], dtype=np.int64)
+    tb = np.array([m.trainIdx for m in kept], dtype=np.int64)
     return qa, tb
 
 
