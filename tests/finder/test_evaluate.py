@@ -28,9 +28,12 @@ def test_eval_reports_numbers_per_kind_and_signal(pytorch_service: object, tmp_p
     assert "random weights" in result.output
     report = json.loads(out.read_text())
     assert report["pretrained"] == "none"
-    assert set(report["scores"]) == {"hash", "embedding", "combined"}
+    assert set(report["scores"]) == {"hash", "embedding", "combined", "verified"}
+    negatives = {"tile_0", "tile_3", "detail"}
     for kinds in report["scores"].values():
-        assert set(kinds) == {"all", "exact_copy", "burst", "jpeg_q70", "crop_30", "flip"}
+        assert (
+            set(kinds) == {"all", "exact_copy", "burst", "jpeg_q70", "crop_30", "flip"} | negatives
+        )
         for s in kinds.values():
             for metric in ("precision", "recall", "f1"):
                 assert 0.0 <= s[metric] <= 1.0
@@ -39,4 +42,16 @@ def test_eval_reports_numbers_per_kind_and_signal(pytorch_service: object, tmp_p
     # Re-encodes and byte copies are what hashes find; a mirror image is what they miss.
     assert hashes["jpeg_q70"]["recall"] == 1.0 and hashes["exact_copy"]["recall"] == 1.0
     assert hashes["flip"]["recall"] == 0.0
-    assert hashes["all"]["precision"] == 1.0
+    # The older rules put the burst (a second shot) into the duplicate group.
+    assert hashes["burst"]["predicted_pairs"] > 0
+    # Verification (the default offline) finds the mirror and the crop, and nothing false:
+    # no hard negative, no burst, no group with two photos in it.
+    verified = report["scores"]["verified"]
+    assert verified["flip"]["recall"] == 1.0 and verified["crop_30"]["recall"] == 1.0
+    assert verified["all"]["precision"] == 1.0 and verified["all"]["recall"] == 1.0
+    for kind in (*negatives, "burst"):
+        assert verified[kind]["predicted_pairs"] == 0, kind
+    assert report["mixed_groups"]["verified"] == 0
+    assert report["similar"]["verified"]["correct_pairs"] == 1  # the stereo pair, listed apart
+    assert report["candidate_recall"]["flip"] == 1.0
+    assert "groups mixing photos" in result.output and "candidate" in result.output

@@ -27,14 +27,22 @@ def test_groups_json(scanned_library: tuple[SampleLibrary, ScanSummary]) -> None
         members = {m["id"]: m for m in g["members"]}
         assert g["members"][0]["id"] == g["keeper_id"]
         assert g["bytes_reclaimable"] == sum(m["size"] for m in g["members"][1:])
-        assert set(g["signals"]) <= {"sha256", "phash", "burst"}  # random weights: no embedding
+        # Random weights: no embedding link; verification decides.
+        assert set(g["signals"]) <= {"sha256", "phash", "verified"}
         for pair in g["pairs"]:
             assert pair["a"] in members and pair["b"] in members
+            assert pair["kind"] in ("exact", "same", "edited", "cropped", "mirrored_rotated")
+            if pair["signal"] == "verified":
+                assert pair["evidence"]["inliers"] >= 15 and "matching points" in pair["why"]
         sizes[g["key"]] = len(members)
     assert data["bytes_reclaimable"] == sum(g["bytes_reclaimable"] for g in data["groups"])
     astronaut = next(g for g in data["groups"] if "originals/astronaut.jpg" in str(g["members"]))
     paths = {m["path"] for m in astronaut["members"]}
     assert "backup/astronaut.jpg" in paths and "copies/png/astronaut.png" in paths
+    assert not any("burst/" in str(g["members"]) for g in data["groups"])
+    shots = json.loads(runner.invoke(app, ["groups", str(lib.root), "--json", "--similar"]).stdout)
+    assert shots["count"] == 1 and "burst/motorcycle_right.jpg" in str(shots["groups"][0])
+    assert shots["groups"][0]["kind"] == "similar"
 
 
 def test_groups_csv_and_table(scanned_library: tuple[SampleLibrary, ScanSummary]) -> None:
@@ -48,6 +56,7 @@ def test_groups_csv_and_table(scanned_library: tuple[SampleLibrary, ScanSummary]
     assert sum(r["role"] == "keep" for r in rows) == as_json["count"]
     table = runner.invoke(app, ["groups", str(lib.root)])
     assert table.exit_code == 0 and f"{as_json['count']} groups" in table.stdout
+    assert "similar shots" in table.stdout and "--similar" in table.stdout
 
 
 def test_groups_without_index_says_to_scan(tmp_path: object) -> None:

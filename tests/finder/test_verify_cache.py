@@ -75,7 +75,7 @@ def test_scan_features_group_crops_and_mirrors_and_cache_pairs(library: Path) ->
         ).fetchone()[0]
         assert flat == 6  # stored even when empty, so nothing is recomputed
         size = store.conn.execute("SELECT MAX(LENGTH(data)) FROM features").fetchone()[0]
-        assert size <= 14 * 1024
+        assert size <= 12 * 1024
 
 
 def test_features_missing_are_computed_from_files_or_reported(

@@ -12,6 +12,9 @@ import typer
 def bench_grouping_command(
     sizes: Annotated[str, typer.Option(help="Comma-separated library sizes.")] = "10000,100000",
     output: Annotated[Path | None, typer.Option(help="Also write the results as JSON.")] = None,
+    verified: Annotated[
+        str, typer.Option(help="Sizes for the verified run on a real index ('' to skip).")
+    ] = "10000",
 ) -> None:
     """Group synthetic 512-d embeddings with planted duplicate clusters; print time and memory."""
     from dataclasses import asdict
@@ -40,8 +43,25 @@ def bench_grouping_command(
             f"{r.pair_recall:.4f}", r.index, f"{r.seconds:.2f}", f"{r.peak_rss_mib:,.0f} MiB",
         )  # fmt: skip
     Console(width=130).print(table)
+    from photodup.finder.verify.bench import run_verified
+
+    checked = run_verified([int(x) for x in verified.split(",") if x.strip()], settings)
+    if checked:
+        table = Table(title="verified grouping on a real index (features, cache), `groups` twice")
+        cols = ("photos", "candidate pairs", "groups", "pair precision", "pair recall")
+        for col in (*cols, "first run", "repeat", "index per photo", "of which verify"):
+            table.add_column(col, justify="right")
+        for v in checked:
+            table.add_row(
+                f"{v.photos:,}", f"{v.candidate_pairs:,}", f"{v.groups:,}",
+                f"{v.pair_precision:.4f}", f"{v.pair_recall:.4f}", f"{v.first_s:.1f} s",
+                f"{v.repeat_s:.1f} s", f"{v.index_bytes_per_photo / 1024:.1f} KB",
+                f"{v.growth_bytes_per_photo / 1024:.1f} KB",
+            )  # fmt: skip
+        Console(width=130).print(table)
     if output is not None:
-        output.write_text(json.dumps([asdict(r) for r in results], indent=2))
+        data = {"grouping": [asdict(r) for r in results], "verified": [asdict(v) for v in checked]}
+        output.write_text(json.dumps(data, indent=2))
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,14 @@ def groups(
         int | None, typer.Option(help="Max pHash distance in bits (PHOTODUP_PHASH_DISTANCE).")
     ] = None,
     embeddings: Annotated[str | None, typer.Option(help=_EMB_HELP)] = None,
+    verify: Annotated[
+        bool | None,
+        typer.Option("--verify/--no-verify", help="Geometric verification (PHOTODUP_VERIFY)."),
+    ] = None,
+    similar: Annotated[
+        bool,
+        typer.Option("--similar", help="List similar shots (bursts, not duplicates) instead."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per photo.")] = False,
     output: Annotated[
@@ -33,7 +41,7 @@ def groups(
     from rich.console import Console
 
     from photodup.finder.export import groups_csv, groups_json, print_groups
-    from photodup.finder.grouping import find_groups
+    from photodup.finder.grouping import find_grouping
     from photodup.finder.settings import get_finder_settings
     from photodup.finder.store import Store
 
@@ -44,13 +52,15 @@ def groups(
         cosine_threshold=cosine_threshold,
         phash_distance=phash_distance,
         use_embeddings=embeddings,
+        verify=verify,
     )
     if not (settings.db_path or library / ".photodup" / "index.db").exists():
         typer.echo(f"error: {library} has no index yet; run: photodup scan {library}", err=True)
         raise typer.Exit(1)
     logging.getLogger("photodup.finder").setLevel(logging.WARNING)
     with Store.open(library, settings.db_path) as store:
-        found = find_groups(store, settings)
+        grouping = find_grouping(store, settings)
+    found = grouping.similar if similar else grouping.duplicates
     if as_json or as_csv:
         text = groups_json(found) if as_json else groups_csv(found)
         if output is not None:
@@ -58,7 +68,13 @@ def groups(
         else:
             typer.echo(text, nl=False)
         return
-    print_groups(Console(width=160), found)
+    console = Console(width=160)
+    print_groups(console, found)
+    if not similar and grouping.similar:
+        console.print(
+            f"{len(grouping.similar)} sets of similar shots (bursts, the same scene again) are "
+            f"kept apart from the duplicates: photodup groups {library} --similar"
+        )
 
 
 def register(app: typer.Typer) -> None:

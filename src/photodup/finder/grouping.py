@@ -30,7 +30,7 @@ from photodup.finder.verify.cache import NodeFeatures, load_features, load_verif
 from photodup.finder.verify.candidates import knn_pairs, merge_pairs, variant_pairs
 from photodup.finder.verify.decide import Rule
 from photodup.finder.verify.linking import Verifier, link_candidates
-from photodup.finder.verify.match import Evidence
+from photodup.finder.verify.match import Evidence, one_thread
 
 log = logging.getLogger(__name__)
 
@@ -278,11 +278,13 @@ def group_library(
     sources = _candidates(data, settings, signals, feats)
     candidates = merge_pairs(n, sources)
     _drop_dismissed(candidates, n, node_of_sha, dismissed)
-    links = link_candidates(n, candidates, verifier)
-    graph = _Graph(n, links.duplicate)
-    compatible = _compatibility(graph, data, settings, signals, verifier)
+    with one_thread():
+        links = link_candidates(n, candidates, verifier)
+        graph = _Graph(n, links.duplicate)
+        compatible = _compatibility(graph, data, settings, signals, verifier)
+        clusters = _complete_linkage(graph, compatible)
     groups = []
-    for nodes in _complete_linkage(graph, compatible):
+    for nodes in clusters:
         members = [p for node in nodes for p in node_photos[node]]
         if len(members) < 2 or (len(nodes) == 1 and "sha256" not in signals):
             continue

@@ -65,18 +65,42 @@ def print_eval(console: Console, report: EvalReport, settings: FinderSettings) -
     table.add_column("kind")
     for name in report.scores:
         table.add_column(f"{name}\nP / R / F1", justify="right")
+    if report.candidate_recall:
+        table.add_column("candidate\nrecall", justify="right")
     kinds = list(next(iter(report.scores.values())))
     for kind in kinds:
         cells = []
         for per_kind in report.scores.values():
             s = per_kind[kind]
-            cells.append(f"{s.precision:.2f} / {s.recall:.2f} / {s.f1:.2f}")
+            if s.true_pairs == 0:  # a hard negative: only precision means something
+                cells.append(f"{s.precision:.2f} / -    / -   ")
+            else:
+                cells.append(f"{s.precision:.2f} / {s.recall:.2f} / {s.f1:.2f}")
+        if report.candidate_recall:
+            found = report.candidate_recall.get(kind)
+            cells.append(f"{found:.2f}" if found is not None else "")
         table.add_row(kind, *cells)
+    mixed = [str(report.mixed_groups.get(name, "")) for name in report.scores]
+    table.add_row("groups mixing photos", *mixed, style="bold")
+    shots = [
+        f"{s.correct_pairs}/{s.true_pairs} ({s.predicted_pairs} listed)"
+        for s in (report.similar.get(name) for name in report.scores)
+        if s is not None
+    ]
+    table.add_row("similar shots found", *shots, style="bold")
     console.print(table)
     console.print(
         f"thresholds: pHash <= {settings.phash_distance} bits, cosine >= "
-        f"{settings.cosine_threshold}, burst {settings.burst_window_s:.0f} s"
+        f"{settings.cosine_threshold}, burst {settings.burst_window_s:.0f} s; verified: "
+        f">= {settings.min_inliers} inliers, coverage >= {settings.min_coverage}; candidates: "
+        f"pHash <= {settings.candidate_phash_distance}, variants <= "
+        f"{settings.candidate_variant_distance}, {settings.candidate_knn} nearest neighbours"
     )
+    if report.stats:
+        console.print(
+            "verified set: "
+            + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report.stats.items())
+        )
     if report.pretrained == "none":
         console.print(
             "[yellow]note:[/yellow] pretrained=none means random weights: the embedding "

@@ -122,12 +122,13 @@ CREATE TABLE IF NOT EXISTS features (
     error         TEXT              -- why there are no features (names the file)
 );
 CREATE TABLE IF NOT EXISTS verifications (
-    sha_a         TEXT NOT NULL,    -- sha_a < sha_b
-    sha_b         TEXT NOT NULL,
+    sha_a         BLOB NOT NULL,    -- the 32 bytes of the SHA-256, sha_a < sha_b
+    sha_b         BLOB NOT NULL,
     version       INTEGER NOT NULL, -- photodup.finder.verify.cache.VERIFIER_VERSION
-    evidence      TEXT NOT NULL,    -- JSON of photodup.finder.verify.match.Evidence
+    evidence      TEXT NOT NULL,    -- JSON of photodup.finder.verify.match.Evidence (short
+                                    -- for pairs with few matches)
     PRIMARY KEY (sha_a, sha_b, version)
-);
+) WITHOUT ROWID;
 """
 
 

@@ -31,6 +31,8 @@ _SIGNAL_NAMES = {
     "phash": "same picture (pHash)",
     "embedding": "similar content (CLIP)",
     "burst": "burst",
+    "verified": "matching points",
+    "similar": "similar shot",
 }
 
 

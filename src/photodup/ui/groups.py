@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from photodup.finder.grouping import find_groups
+from photodup.finder.grouping import find_grouping
 from photodup.finder.groups import Group
+from photodup.finder.verify.decide import KIND_LABELS
 from photodup.finder.records import Photo
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Store
@@ -42,19 +44,34 @@ class MemberView:
         return " ".join(x for x in parts if x) or None
 
 
+Outline = tuple[tuple[float, float], ...]  # fractions of the photo's width and height
+
+
 @dataclass(frozen=True)
 class PairView:
     a: int  # member numbers
     b: int
     signal: str
     score: float
+    kind: str | None = None
+    words: str = ""  # the verification evidence in words
+    region_a: Outline = ()  # the region photo a shares with photo b, and the other way
+    region_b: Outline = ()
+
+    @property
+    def kind_text(self) -> str:
+        return KIND_LABELS.get(self.kind or "", "")
 
     @property
     def score_text(self) -> str:
+        if self.words:
+            return self.words
         if self.signal == "sha256":
             return "byte-identical"
         if self.signal == "phash":
             return f"{self.score:.0f} of 64 bits differ"
+        if self.signal == "similar":
+            return "same scene, another shot"
         return f"cosine {self.score:.3f}"
 
 
@@ -74,6 +91,17 @@ class GroupView:
         return sorted({p.signal for p in self.pairs}, key=lambda s: order.get(s, 9))
 
     @property
+    def outlines(self) -> dict[int, Outline]:
+        """Member number -> the region it shares with another member (the first verified
+        pair that names it), for the outline drawn over its photo."""
+        out: dict[int, Outline] = {}
+        for p in self.pairs:
+            if p.region_a and p.region_b:
+                out.setdefault(p.a, p.region_a)
+                out.setdefault(p.b, p.region_b)
+        return out
+
+    @property
     def suggested_name(self) -> str:
         return next(m.photo.display_path for m in self.members if m.suggested)
 
@@ -88,8 +116,12 @@ class GroupView:
         members = [MemberView(p, number[p.id], i == 0) for i, p in enumerate(group.members)]
         pairs = []
         for x in group.pairs:
-            a, b = sorted((number[x.a], number[x.b]))
-            pairs.append(PairView(a, b, x.signal, x.score))
+            a, b = number[x.a], number[x.b]
+            ev = x.evidence
+            regions = (ev.region_a, ev.region_b) if ev is not None else ((), ())
+            if a > b:
+                a, b, regions = b, a, (regions[1], regions[0])
+            pairs.append(PairView(a, b, x.signal, x.score, x.kind, x.words, *regions))
         pairs.sort(key=lambda x: (x.a, x.b, x.signal))
         return cls(
             key=group.key,
@@ -132,14 +164,19 @@ class GroupSnapshot:
     stamp: object
     computed_at: float  # time.monotonic()
     seconds: float  # how long grouping took
+    #: similar shots (bursts, the same scene again): never duplicates, their own page
+    similar: SortedItems[GroupView] | None = None
 
     @property
     def count(self) -> int:
         return len(self.by_key)
 
     @classmethod
-    def of(cls, groups: list[Group], stamp: object, seconds: float) -> GroupSnapshot:
+    def of(
+        cls, groups: list[Group], stamp: object, seconds: float, similar: Sequence[Group] = ()
+    ) -> GroupSnapshot:
         views = [GroupView.of(g) for g in groups]
+        shots = [GroupView.of(g) for g in similar]
         return cls(
             items=SortedItems(views, GROUP_SORTS, ident=lambda g: g.key),
             by_key={v.key: v for v in views},
@@ -147,6 +184,7 @@ class GroupSnapshot:
             stamp=stamp,
             computed_at=time.monotonic(),
             seconds=seconds,
+            similar=SortedItems(shots, GROUP_SORTS, ident=lambda g: g.key),
         )
 
 
@@ -218,9 +256,10 @@ class GroupIndex:
                 return cached
             started = time.perf_counter()
             with self.store.lock:
-                groups = find_groups(self.store, self.settings)
+                found = find_grouping(self.store, self.settings)
+            groups = found.duplicates
             seconds = time.perf_counter() - started
-            self._cached = GroupSnapshot.of(groups, stamp, seconds)
+            self._cached = GroupSnapshot.of(groups, stamp, seconds, found.similar)
             log.debug("grouped the library into %d groups in %.2f s", len(groups), seconds)
             return self._cached
 

@@ -103,6 +103,18 @@ def group_list(request: Request, state: State) -> Response:
     )
 
 
+@router.get("/similar", response_class=HTMLResponse)
+def similar_list(request: Request, state: State) -> Response:
+    """Similar shots (bursts, the same scene again), apart from the duplicates."""
+    snapshot = state.groups.snapshot()
+    items = snapshot.similar
+    assert items is not None
+    page = list_page(request.query_params, items, state.settings.page_size, "/similar")
+    return _render(
+        request, state, "similar.html", snapshot, nav="similar", page=page, noun="sets"
+    )
+
+
 @router.get("/groups/{key}", response_class=HTMLResponse)
 def group_view(key: str, request: Request, state: State) -> Response:
     snapshot = state.groups.snapshot()

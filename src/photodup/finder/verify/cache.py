@@ -146,11 +146,14 @@ def load_verified(conn: sqlite3.Connection) -> dict[tuple[str, str], Evidence]:
     rows = conn.execute(
         "SELECT sha_a, sha_b, evidence FROM verifications WHERE version=?", (VERIFIER_VERSION,)
     )
-    return {(r[0], r[1]): Evidence.from_dict(json.loads(r[2])) for r in rows}
+    return {(r[0].hex(), r[1].hex()): Evidence.from_dict(json.loads(r[2])) for r in rows}
 
 
 def save_verified(conn: sqlite3.Connection, items: Iterable[tuple[str, str, Evidence]]) -> None:
     conn.executemany(
         "INSERT OR REPLACE INTO verifications VALUES (?, ?, ?, ?)",
-        [(a, b, VERIFIER_VERSION, json.dumps(ev.to_dict())) for a, b, ev in items],
+        [
+            (bytes.fromhex(a), bytes.fromhex(b), VERIFIER_VERSION, ev.to_json())
+            for a, b, ev in items
+        ],
     )
