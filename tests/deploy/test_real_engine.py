@@ -83,11 +83,12 @@ class Stack:
         assert done.returncode != 0, f"make {target} should have failed:\n{done.stdout}"
         return done.stdout + done.stderr
 
-    def compose(self, *args: str, **variables: str) -> str:
+    def compose(self, *args: str, stderr: bool = False, **variables: str) -> str:
+        """Run Compose; must succeed. Returns stdout (and stderr after it when asked)."""
         command = [self.env["COMPOSE"], "-f", "docker-compose.yml", *args]
         done = run(command, cwd=self.cwd, env={**os.environ, **self.env, **variables})
         assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}{done.stderr}"
-        return done.stdout
+        return done.stdout + (done.stderr if stderr else "")
 
     def leftovers(self) -> list[str]:
         found = []
@@ -133,8 +134,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for line in images.notes:
         print(f"  {line}")
     for name, seconds in smoke.times.items():
-        print(f"  {name:<28} {seconds:>7.1f} s")
+        print(f"  {name:<40} {seconds:>7.1f} s")
     print(f"  (written to {out})")
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running(stack: Stack) -> Iterator[None]:
+    """A test that fails half-way still takes its stack down, so the next starts clean."""
+    yield
+    if stack.leftovers():
+        profiles = ["--profile", "pytorch", "--profile", "triton", "--profile", "bench"]
+        down = [stack.env["COMPOSE"], *profiles, "down", "--remove-orphans"]
+        run(down, cwd=stack.cwd, env={**os.environ, **stack.env})
 
 
 def sample_library(dest: Path, uid: int, gid: int) -> Path:
@@ -159,8 +170,17 @@ def get(url: str) -> str:
 
 def scan_and_group(stack: Stack, uid: int, gid: int, **variables: str) -> int:
     """Scan /photos from inside the ui container; returns how many photos were embedded."""
+    # The summary table goes to stderr.
     out = stack.compose(
-        "exec", "-T", "ui", "photodup", "scan", "/photos", "--no-progress", **variables
+        "exec",
+        "-T",
+        "ui",
+        "photodup",
+        "scan",
+        "/photos",
+        "--no-progress",
+        stderr=True,
+        **variables,
     )
     embedded = int(re.search(r"embedded now\s*\S\s*(\d+)", out).group(1))  # type: ignore[union-attr]
     assert embedded > 0, out
