@@ -83,12 +83,15 @@ class Stack:
         assert done.returncode != 0, f"make {target} should have failed:\n{done.stdout}"
         return done.stdout + done.stderr
 
-    def compose(self, *args: str, stderr: bool = False, **variables: str) -> str:
-        """Run Compose; must succeed. Returns stdout (and stderr after it when asked)."""
+    def compose_both(self, *args: str, **variables: str) -> tuple[str, str]:
+        """Run Compose; must succeed. Returns (stdout, stderr)."""
         command = [self.env["COMPOSE"], "-f", "docker-compose.yml", *args]
         done = run(command, cwd=self.cwd, env={**os.environ, **self.env, **variables})
         assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}{done.stderr}"
-        return done.stdout + (done.stderr if stderr else "")
+        return done.stdout, done.stderr
+
+    def compose(self, *args: str, **variables: str) -> str:
+        return self.compose_both(*args, **variables)[0]
 
     def leftovers(self) -> list[str]:
         found = []
@@ -171,17 +174,8 @@ def get(url: str) -> str:
 def scan_and_group(stack: Stack, uid: int, gid: int, **variables: str) -> int:
     """Scan /photos from inside the ui container; returns how many photos were embedded."""
     # The summary table goes to stderr.
-    out = stack.compose(
-        "exec",
-        "-T",
-        "ui",
-        "photodup",
-        "scan",
-        "/photos",
-        "--no-progress",
-        stderr=True,
-        **variables,
-    )
+    scan = ("exec", "-T", "ui", "photodup", "scan", "/photos", "--no-progress")
+    out = "".join(stack.compose_both(*scan, **variables))
     embedded = int(re.search(r"embedded now\s*\S\s*(\d+)", out).group(1))  # type: ignore[union-attr]
     assert embedded > 0, out
     groups = json.loads(
