@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -191,6 +192,24 @@ def scan_and_group(stack: Stack, uid: int, gid: int, **variables: str) -> int:
     return embedded
 
 
+def docker_time(value: str) -> datetime:
+    """Docker's RFC 3339 times carry up to 9 fraction digits; datetime takes 6."""
+    match = re.fullmatch(r"(.+T\d\d:\d\d:\d\d)(?:\.(\d+))?Z", value)
+    assert match is not None, value
+    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
+    return datetime.fromisoformat(f"{match.group(1)}.{fraction}+00:00")
+
+
+def started_in_order(exporter: str, backend: str, ui: str) -> None:
+    """The backend started after the exporter had finished, the ui after the backend."""
+    state = {}
+    for service in (exporter, backend, ui):
+        fmt = "{{.State.StartedAt}} {{.State.FinishedAt}}"
+        out = run(["docker", "inspect", "-f", fmt, f"{PROJECT}-{service}-1"]).stdout.split()
+        state[service] = [docker_time(t) for t in out]
+    assert state[exporter][1] <= state[backend][0] < state[ui][0], state
+
+
 def backend_down_is_named(stack: Stack, service: str, url: str, **variables: str) -> None:
     stack.compose("stop", service, **variables)
     deadline = time.monotonic() + 30
@@ -247,6 +266,7 @@ def test_pytorch_profile(stack: Stack) -> None:
     out = stack.make("up-pytorch", "start pytorch (make up-pytorch)", **ids)
     assert "ready: the review page" in out
     assert json.loads(get(stack.url("SERVICE_PORT", "/info")))
+    started_in_order("exporter", "inference-pytorch", "ui")
     scan_and_group(stack, uid, gid, **ids)
     assert (library / ".smoke").stat().st_uid == uid
     repo_owner = run(
@@ -277,6 +297,7 @@ def test_triton_profile(stack: Stack) -> None:
     ui = {"UI_BACKEND": "triton", "UI_INFERENCE_URL": "http://triton:8000"}
     out = stack.make("up-triton", "start triton (make up-triton)", **ids)
     assert "ready: Triton HTTP" in out
+    started_in_order("exporter", "triton", "ui")
     embedded = scan_and_group(stack, uid, gid, **ids, **ui)
     assert (library / ".smoke").stat().st_uid == uid
     stats = json.loads(get(stack.url("TRITON_HTTP_PORT", "/v2/models/openclip_vit_b32/stats")))
