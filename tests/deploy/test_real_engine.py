@@ -36,6 +36,8 @@ from deploy.engine import (
 
 pytestmark = [
     pytest.mark.engine,
+    # A cold first build (torch) runs inside the first test's setup: minutes, not seconds.
+    pytest.mark.timeout(3600),
     pytest.mark.skipif(
         os.environ.get("PHOTODUP_ENGINE_TESTS") != "1",
         reason="real-engine test: `make compose-smoke` (or PHOTODUP_ENGINE_TESTS=1)",
