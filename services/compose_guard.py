@@ -117,6 +117,9 @@ def check_ports(profile: str, env_file: dict[str, str]) -> list[str]:
         if port in ours:
             continue
         with socket.socket() as sock:
+            # As servers (docker-proxy too) bind: connections of a stack just taken down may
+            # linger in TIME_WAIT on the port, which does not stop a new listener.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((address, port))
             except OSError as exc:

@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,8 @@ from deploy.engine import (
 
 pytestmark = [
     pytest.mark.engine,
+    # A cold first build (torch) runs inside the first test's setup: minutes, not seconds.
+    pytest.mark.timeout(3600),
     pytest.mark.skipif(
         os.environ.get("PHOTODUP_ENGINE_TESTS") != "1",
         reason="real-engine test: `make compose-smoke` (or PHOTODUP_ENGINE_TESTS=1)",
@@ -83,11 +86,15 @@ class Stack:
         assert done.returncode != 0, f"make {target} should have failed:\n{done.stdout}"
         return done.stdout + done.stderr
 
-    def compose(self, *args: str, **variables: str) -> str:
+    def compose_both(self, *args: str, **variables: str) -> tuple[str, str]:
+        """Run Compose; must succeed. Returns (stdout, stderr)."""
         command = [self.env["COMPOSE"], "-f", "docker-compose.yml", *args]
         done = run(command, cwd=self.cwd, env={**os.environ, **self.env, **variables})
         assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}{done.stderr}"
-        return done.stdout
+        return done.stdout, done.stderr
+
+    def compose(self, *args: str, **variables: str) -> str:
+        return self.compose_both(*args, **variables)[0]
 
     def leftovers(self) -> list[str]:
         found = []
@@ -133,8 +140,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for line in images.notes:
         print(f"  {line}")
     for name, seconds in smoke.times.items():
-        print(f"  {name:<28} {seconds:>7.1f} s")
+        print(f"  {name:<40} {seconds:>7.1f} s")
     print(f"  (written to {out})")
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running(stack: Stack) -> Iterator[None]:
+    """A test that fails half-way still takes its stack down, so the next starts clean."""
+    yield
+    if stack.leftovers():
+        profiles = ["--profile", "pytorch", "--profile", "triton", "--profile", "bench"]
+        down = [stack.env["COMPOSE"], *profiles, "down", "--remove-orphans"]
+        run(down, cwd=stack.cwd, env={**os.environ, **stack.env})
 
 
 def sample_library(dest: Path, uid: int, gid: int) -> Path:
@@ -159,9 +176,9 @@ def get(url: str) -> str:
 
 def scan_and_group(stack: Stack, uid: int, gid: int, **variables: str) -> int:
     """Scan /photos from inside the ui container; returns how many photos were embedded."""
-    out = stack.compose(
-        "exec", "-T", "ui", "photodup", "scan", "/photos", "--no-progress", **variables
-    )
+    # The summary table goes to stderr.
+    scan = ("exec", "-T", "ui", "photodup", "scan", "/photos", "--no-progress")
+    out = "".join(stack.compose_both(*scan, **variables))
     embedded = int(re.search(r"embedded now\s*\S\s*(\d+)", out).group(1))  # type: ignore[union-attr]
     assert embedded > 0, out
     groups = json.loads(
@@ -175,6 +192,24 @@ def scan_and_group(stack: Stack, uid: int, gid: int, **variables: str) -> int:
         "exec", "-T", "ui", "python", "-c", "open('/photos/.smoke', 'w').write('x')", **variables
     )
     return embedded
+
+
+def docker_time(value: str) -> datetime:
+    """Docker's RFC 3339 times carry up to 9 fraction digits; datetime takes 6."""
+    match = re.fullmatch(r"(.+T\d\d:\d\d:\d\d)(?:\.(\d+))?Z", value)
+    assert match is not None, value
+    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
+    return datetime.fromisoformat(f"{match.group(1)}.{fraction}+00:00")
+
+
+def started_in_order(exporter: str, backend: str, ui: str) -> None:
+    """The backend started after the exporter had finished, the ui after the backend."""
+    state = {}
+    for service in (exporter, backend, ui):
+        fmt = "{{.State.StartedAt}} {{.State.FinishedAt}}"
+        out = run(["docker", "inspect", "-f", fmt, f"{PROJECT}-{service}-1"]).stdout.split()
+        state[service] = [docker_time(t) for t in out]
+    assert state[exporter][1] <= state[backend][0] < state[ui][0], state
 
 
 def backend_down_is_named(stack: Stack, service: str, url: str, **variables: str) -> None:
@@ -233,6 +268,7 @@ def test_pytorch_profile(stack: Stack) -> None:
     out = stack.make("up-pytorch", "start pytorch (make up-pytorch)", **ids)
     assert "ready: the review page" in out
     assert json.loads(get(stack.url("SERVICE_PORT", "/info")))
+    started_in_order("exporter", "inference-pytorch", "ui")
     scan_and_group(stack, uid, gid, **ids)
     assert (library / ".smoke").stat().st_uid == uid
     repo_owner = run(
@@ -263,6 +299,7 @@ def test_triton_profile(stack: Stack) -> None:
     ui = {"UI_BACKEND": "triton", "UI_INFERENCE_URL": "http://triton:8000"}
     out = stack.make("up-triton", "start triton (make up-triton)", **ids)
     assert "ready: Triton HTTP" in out
+    started_in_order("exporter", "triton", "ui")
     embedded = scan_and_group(stack, uid, gid, **ids, **ui)
     assert (library / ".smoke").stat().st_uid == uid
     stats = json.loads(get(stack.url("TRITON_HTTP_PORT", "/v2/models/openclip_vit_b32/stats")))
