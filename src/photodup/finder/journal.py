@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from photodup.finder.filemoves import part_path, sha256_file
-from photodup.finder.lock import LibraryBusy, hold_library
+from photodup.finder.lock import LibraryBusy, hold_library, library_lock
 from photodup.finder.store import Store
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,12 @@ def recover_pending(store: Store) -> list[str]:
     """
     try:
         with hold_library(store.library, "recover"):
-            return _recover(store)
+            lock = library_lock(store.library)
+            if lock.recovered:  # already settled under this hold (resolve --all, per group)
+                return []
+            notes = _recover(store)
+            lock.recovered = True
+            return notes
     except LibraryBusy as exc:
         return [f"recovery skipped: {exc}"]
 
