@@ -302,3 +302,20 @@ def test_recovery_removes_a_truncated_restore_left_by_an_older_photodup(library:
     assert not partial.exists() and _digest(moved.dst) == moved.sha256
     undone = undo_action(store)  # the path is free again: the same undo now succeeds
     assert undone.complete and _digest(partial) == moved.sha256
+
+
+def test_recovery_when_only_the_durable_claiming_step_reached_the_disk(library: Path) -> None:
+    """A power cut can lose the steps after ``claiming`` (written with synchronous=FULL)
+    while the rename reached the disk: the file at the journalled name is found and kept."""
+    store, photos = _index(library)
+    quarantine = quarantine_root(store)
+    result = resolve_group(
+        store, photos["originals/cat.jpg"], [photos["copies/cat.jpg"]], quarantine=quarantine
+    )
+    [moved] = result.moved
+    store.conn.execute("UPDATE moves SET status='claiming' WHERE action_id=?", (result.action_id,))
+    notes = recover_pending(store)
+    assert notes == [f"copies/cat.jpg: interrupted move had finished, now at {moved.dst}"]
+    status = store.conn.execute("SELECT status FROM moves").fetchone()[0]
+    assert status == "done" and _digest(moved.dst) == moved.sha256
+    assert undo_action(store).complete and (library / "copies/cat.jpg").is_file()

@@ -110,3 +110,17 @@ def test_the_lock_is_reentrant_in_one_process_and_released_after(tmp_path: Path)
     with hold_library(lib, "outer"), hold_library(lib, "inner"):
         assert json.loads((lib / ".photodup/lock").read_text())["command"] == "outer"
     assert not (lib / ".photodup/lock").exists()
+
+
+def test_an_empty_lock_is_busy_while_fresh_and_stale_once_old(tmp_path: Path) -> None:
+    """A process killed between creating the lock and writing it leaves an empty file."""
+    lib = tmp_path / "L"
+    (lib / ".photodup").mkdir(parents=True)
+    lock = lib / ".photodup/lock"
+    lock.write_text("")
+    with pytest.raises(LibraryBusy, match="unreadable lock file"), hold_library(lib, "x"):
+        pass
+    old = time.time() - 120
+    os.utime(lock, (old, old))
+    with hold_library(lib, "test"):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()

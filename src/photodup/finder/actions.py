@@ -241,7 +241,7 @@ def _move_one(
         return Problem(move.src_display, f"not moved: {why}")
 
     def claiming(candidate: Path) -> None:
-        mark_move(store, move_id, "claiming", dst_path=os.fsencode(candidate))
+        mark_move(store, move_id, "claiming", durable=True, dst_path=os.fsencode(candidate))
 
     try:
         target = claim_destination(move.dst, before=claiming)

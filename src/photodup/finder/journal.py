@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from photodup.finder.filemoves import part_path, sha256_file
-from photodup.finder.lock import LibraryBusy, hold_library
+from photodup.finder.lock import LibraryBusy, hold_library, library_lock
 from photodup.finder.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,28 @@ def abs_path(library: Path, rel: bytes) -> Path:
     return Path(os.fsdecode(os.path.join(os.fsencode(library), rel)))
 
 
-def mark_move(store: Store, move_id: int, status: str, **cols: object) -> None:
+def mark_move(
+    store: Store, move_id: int, status: str, *, durable: bool = False, **cols: object
+) -> None:
+    """Write one step of a move.
+
+    The index runs with ``synchronous=NORMAL``: a commit survives a killed process, not a
+    power cut. ``durable`` commits with ``FULL`` so the step reaches the disk before the
+    file system acts on it (and every step before it with it); the ``claiming`` step, which
+    names the destination, is written this way, so the journal always knows where a file
+    may be, whatever stopped the machine.
+    """
     sets = ", ".join(f"{k}=?" for k in ("status", "updated_at", *cols))
-    with store.transaction() as conn:
-        conn.execute(
-            f"UPDATE moves SET {sets} WHERE id=?", (status, time.time(), *cols.values(), move_id)
-        )
+    values = (status, time.time(), *cols.values(), move_id)
+    with store.lock:
+        if durable:
+            store.conn.execute("PRAGMA synchronous=FULL")
+        try:
+            with store.transaction() as conn:
+                conn.execute(f"UPDATE moves SET {sets} WHERE id=?", values)
+        finally:
+            if durable:
+                store.conn.execute("PRAGMA synchronous=NORMAL")
 
 
 def last_action_id(store: Store) -> int | None:
@@ -84,8 +100,14 @@ def _settle(store: Store, r: Any, origin: Path, target: Path, stage: int, forwar
         part.unlink()  # our temporary copy, never the file itself
     o, t = _state(origin, r["sha256"], r["size"]), _state(target, r["sha256"], r["size"])
     # From ``claimed`` on, the journal says the target name is ours. While ``claiming``, only
-    # an empty file there can be our claim: the name was free when it was journalled.
-    ours = stage >= 1 or t == "empty"
+    # an empty file there can be our claim (the name was free when it was journalled), or
+    # the whole file when the origin is gone and no other move holds that name (later steps
+    # were lost with the power, not with the process).
+    ours = (
+        stage >= 1
+        or t == "empty"
+        or (t == "full" and o == "missing" and (not forward or _unheld(store, r)))
+    )
     if o == "full" and t == "full" and ours:
         if stage >= 3:  # the copy was verified: finish by removing the origin
             origin.unlink()
@@ -113,6 +135,15 @@ def _settle(store: Store, r: Any, origin: Path, target: Path, stage: int, forwar
     return f"{shown}: {error}"
 
 
+def _unheld(store: Store, r: Any) -> bool:
+    """No other move says it has a file at this row's destination."""
+    row = store.conn.execute(
+        "SELECT count(*) FROM moves WHERE dst_path=? AND id<>? AND status='done'",
+        (r["dst_path"], r["id"]),
+    ).fetchone()
+    return not row[0]
+
+
 def recover_pending(store: Store) -> list[str]:
     """Settle moves a crash left half-way; returns one line per move settled.
 
@@ -121,7 +152,12 @@ def recover_pending(store: Store) -> list[str]:
     """
     try:
         with hold_library(store.library, "recover"):
-            return _recover(store)
+            lock = library_lock(store.library)
+            if lock.recovered:  # already settled under this hold (resolve --all, per group)
+                return []
+            notes = _recover(store)
+            lock.recovered = True
+            return notes
     except LibraryBusy as exc:
         return [f"recovery skipped: {exc}"]
 

@@ -98,6 +98,9 @@ class LibraryLock:
         self._threads = threading.RLock()
         self._depth = 0
         self._mine: Holder | None = None
+        #: Set by recovery once it has run under the current hold (it need not run twice:
+        #: nothing else can have interrupted a move while we held the lock).
+        self.recovered = False
 
     def _create(self, me: Holder) -> bool:
         try:
@@ -140,6 +143,7 @@ class LibraryLock:
                             " lock file if that process is gone"
                         )
                 self._mine = me
+                self.recovered = False
             self._depth += 1
         except BaseException:
             self._threads.release()

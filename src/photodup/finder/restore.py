@@ -118,7 +118,7 @@ def _restore_one(store: Store, row: Any, force_copy: bool) -> Problem | None:
         return Problem(shown, f"not restored: {exc}; it stays at {held}")
 
     def claiming(_: Path) -> None:
-        mark_move(store, row["id"], "restore_claiming")
+        mark_move(store, row["id"], "restore_claiming", durable=True)
 
     try:
         claim_destination(target, exact=True, before=claiming)
