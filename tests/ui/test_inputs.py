@@ -82,3 +82,15 @@ def test_undo_redirects_only_to_this_server(ui_server: UiServer) -> None:
             assert not parts.scheme and not parts.netloc and "\\" not in location, location
             got = location.split("flash=")[0].rstrip("?&")
             assert got == expected.rstrip("?&"), (target, location)
+
+
+def test_the_keeper_field_takes_only_a_plain_id(ui_server: UiServer) -> None:
+    with httpx.Client(base_url=ui_server.url) as client:
+        token = _token(client)
+        key = re.findall(r'data-key="([0-9a-f]+)"', client.get("/groups").text)[0]
+        keeper = re.findall(r'name="keeper" value="(\d+)"', client.get(f"/groups/{key}").text)[0]
+        before = sorted(p for p in ui_server.library.rglob("*") if p.is_file())
+        for raw in (f"{keeper}.0", f" {keeper}", f"0{keeper}", "\u0661", str(MAX_ROW_ID + 1)):
+            reply = client.post(f"/groups/{key}/keep", data={"csrf_token": token, "keeper": raw})
+            assert reply.status_code == 400, (raw, reply.status_code, reply.text)
+        assert sorted(p for p in ui_server.library.rglob("*") if p.is_file()) == before
