@@ -15,6 +15,7 @@ import numpy as np
 
 from photodup import contract
 from photodup.client.errors import InferenceError, RetryableError, ShapeMismatchError
+from photodup.client.grpc_infer import RawInfer
 from photodup.client.triton_errors import translate
 
 
@@ -77,14 +78,41 @@ class TritonAdapter:
         the server is back, and a gevent connection can be left half-closed: a fresh client
         talks to the restarted server at once.
         """
-        client = getattr(self._local, "client", None)
-        self._local.client = None
-        if client is not None:
+        for attribute in ("client", "raw"):
+            client = getattr(self._local, attribute, None)
+            setattr(self._local, attribute, None)
+            if client is not None:
+                with self._lock:
+                    if client in self._clients:
+                        self._clients.remove(client)
+                with contextlib.suppress(Exception):
+                    client.close()
+
+    def _raw(self) -> RawInfer:
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = RawInfer(host_port(self.url))
+            self._local.raw = raw
             with self._lock:
-                if client in self._clients:
-                    self._clients.remove(client)
-            with contextlib.suppress(Exception):
-                client.close()
+                self._clients.append(raw)
+        return raw
+
+    def _call_raw(self, model: contract.ServedModel, batch: np.ndarray) -> np.ndarray:
+        try:
+            return self._raw()(model, batch, self.timeout_s)
+        except Exception as exc:
+            try:
+                translate(
+                    exc,
+                    what="infer",
+                    url=self.url,
+                    protocol=self.protocol,
+                    model=model.name,
+                    timeout_s=self.timeout_s,
+                )
+            except RetryableError:
+                self._drop_client()
+                raise
 
     def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` of this thread's tritonclient; every failure becomes ours."""
@@ -197,25 +225,16 @@ class TritonAdapter:
         return self._infer(contract.UINT8_MODEL, pixels)
 
     def _infer(self, model: contract.ServedModel, batch: np.ndarray) -> np.ndarray:
-        module = self._module
-        tensor = module.InferInput(model.input_name, list(batch.shape), model.input_dtype)
-        wanted: Any
-        if self.protocol == "http":
+        output: np.ndarray | None
+        if self.protocol == "grpc":
+            output = self._call_raw(model, batch)  # see grpc_infer: one copy, not three
+        else:
+            module = self._module
+            tensor = module.InferInput(model.input_name, list(batch.shape), model.input_dtype)
             tensor.set_data_from_numpy(batch, binary_data=True)
             wanted = module.InferRequestedOutput(contract.OUTPUT_NAME, binary_data=True)
             result = self._call("infer", "infer", model.name, [tensor], outputs=[wanted])
-        else:
-            tensor.set_data_from_numpy(batch)
-            wanted = module.InferRequestedOutput(contract.OUTPUT_NAME)
-            result = self._call(
-                "infer",
-                "infer",
-                model.name,
-                [tensor],
-                outputs=[wanted],
-                client_timeout=self.timeout_s,
-            )
-        output = result.as_numpy(contract.OUTPUT_NAME)
+            output = result.as_numpy(contract.OUTPUT_NAME)
         expected = (batch.shape[0], contract.EMBED_DIM)
         if output is None or output.shape != expected or output.dtype != np.float32:
             got = None if output is None else (output.shape, str(output.dtype))
