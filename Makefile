@@ -100,7 +100,7 @@ bench-grouping: install ## Grouping speed on 10k and 100k synthetic embeddings
 	$(BIN)/photodup bench-grouping
 
 bench-scan: install ## The whole scan per backend against its measured limit; memory and 10k rescan (~15 min here)
-	$(BIN)/photodup bench-scan --photos $(or $(PHOTOS),200) --output bench/results/scan
+	$(BIN)/photodup bench-scan --photos $(or $(PHOTOS),200) --workers 2 --batch-sizes 32 --output bench/results/scan
 
 bench-ui: install ## Review page: HTML size and server time of the lists with 10,000 groups
 	$(BIN)/python -m photodup.ui.bench_pages --groups $(or $(GROUPS),10000)

@@ -166,3 +166,47 @@ def test_same_size_files_that_differ_are_all_embedded(
         summary = scan_library(root, client, finder_settings(workers=2, batch_size=4))
         assert images_embedded(url) - before == twins
     assert (summary.embedded, summary.reused) == (twins, 0)
+
+
+def test_a_frozen_backend_mid_scan_ends_in_bounded_time_with_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import time
+
+    from fixtures.service import start_pytorch_service
+    from photodup.finder.scan import ScanError
+    from photodup.settings import ClientSettings
+
+    distinct_photos(tmp_path / "lib", 24)
+    settings = finder_settings(workers=2, batch_size=4, requests_in_flight=2, backend_wait_s=2)
+    # Generous: a batch of 4 takes seconds on shared cores; a frozen backend never answers.
+    timeout_s = 20
+    client_settings = ClientSettings(INFERENCE_TIMEOUT_S=timeout_s, INFERENCE_RETRIES=0)  # type: ignore[call-arg]
+    with start_pytorch_service() as service:
+        pid = service.process.pid
+        frozen_at: list[float] = []
+
+        def freeze_after_first_batch(done: int, _total: int) -> None:
+            if done >= 4 and not frozen_at:
+                os.kill(pid, signal.SIGSTOP)  # alive, port open, never answers
+                frozen_at.append(time.monotonic())
+
+        try:
+            with (
+                InferenceClient(service.url, "pytorch", settings=client_settings) as client,
+                pytest.raises(ScanError) as err,
+            ):
+                scan_library(tmp_path / "lib", client, settings, progress=freeze_after_first_batch)
+            assert frozen_at, f"failed before the freeze: {err.value}"
+            waited = time.monotonic() - frozen_at[0]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    # Bounded: the request timeout, plus the wait for the backend, plus shutdown slack.
+    assert waited < timeout_s + 2 + 10, waited
+    message = str(err.value)
+    assert service.url in message and "pytorch" in message and "kept" in message
+    with Store.open(tmp_path / "lib") as store:
+        run = store.latest_run()
+        kept = len(store.list_photos())
+    assert run is not None and run.state == "failed" and 4 <= kept < 24

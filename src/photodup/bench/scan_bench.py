@@ -187,6 +187,10 @@ def run_scan_bench(config: ScanBenchConfig, progress: Progress = log.info) -> di
         "load_before": round(os.getloadavg()[0], 2),
     }
     results["limit"] = measure_limit(library, repository, progress)
+    from photodup.bench.decode_options import measure_decode_options
+
+    progress("decode options: full against reduced decode, 12 MP, per format")
+    results["decode_options"] = measure_decode_options()
     plans = [(name, config.scan_settings) for name in config.backends]
     plans += [("pytorch", {**config.scan_settings, **v}) for v in config.variants]
     logs = work / "logs"

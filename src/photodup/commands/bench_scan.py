@@ -31,6 +31,9 @@ def bench_scan_command(
     workers: Annotated[
         str, typer.Option(help="Also scan through PyTorch with these worker counts (e.g. 1,2).")
     ] = "",
+    batch_sizes: Annotated[
+        str, typer.Option(help="Also scan through PyTorch with these batch sizes (e.g. 32).")
+    ] = "",
     batch_size: Annotated[int | None, typer.Option(help="Photos per request.")] = None,
     cache_dir: Annotated[Path, typer.Option(help="Generated libraries and the export.")] = Path(
         ".cache/bench-scan"
@@ -61,7 +64,8 @@ def bench_scan_command(
         rescan_files=rescan_files,
         cache_dir=cache_dir,
         scan_settings=settings,
-        variants=[{"workers": n} for n in _ints(workers, "workers")],
+        variants=[{"workers": n} for n in _ints(workers, "workers")]
+        + [{"batch_size": n} for n in _ints(batch_sizes, "batch sizes")],
     )
     results = run_scan_bench(config, progress=lambda msg: console.print(f"[dim]{msg}[/dim]"))
     output.mkdir(parents=True, exist_ok=True)

@@ -77,31 +77,42 @@ class Pipeline:
     # --- backend and index ------------------------------------------------------------
 
     def embed_with_retry(self, batch: np.ndarray) -> np.ndarray:
-        from photodup.client import BackendUnavailableError
+        from photodup.client import InferenceError
 
         started = time.perf_counter()
         try:
-            try:
-                return self.client.embed_tensors(batch)
-            except BackendUnavailableError as first:
-                log.warning(
-                    "%s backend at %s is unavailable (%s); waiting up to %.0f s for it",
-                    self.client.backend,
-                    self.client.url,
-                    first,
-                    self.settings.backend_wait_s,
-                )
-                try:
-                    self.client.wait_until_ready(self.settings.backend_wait_s)
-                except BackendUnavailableError as exc:
-                    raise ScanError(
-                        f"the {self.client.backend} backend at {self.client.url} did not come "
-                        f"back within {self.settings.backend_wait_s:.0f} s ({exc}); photos "
-                        "embedded so far are kept, run the scan again once the backend is up"
-                    ) from exc
-                return self.client.embed_tensors(batch)
+            return self._embed_or_wait(batch)
+        except InferenceError as exc:  # a timeout, a refusal, a wrong answer: not a bug
+            raise ScanError(
+                f"the {self.client.backend} backend at {self.client.url} failed a batch of "
+                f"{len(batch)} photos ({exc}); photos embedded so far are kept, run the scan "
+                "again once the backend is fixed"
+            ) from exc
         finally:
             self.summary.stages["request"] += time.perf_counter() - started
+
+    def _embed_or_wait(self, batch: np.ndarray) -> np.ndarray:
+        from photodup.client import BackendUnavailableError
+
+        try:
+            return self.client.embed_tensors(batch)
+        except BackendUnavailableError as first:
+            log.warning(
+                "%s backend at %s is unavailable (%s); waiting up to %.0f s for it",
+                self.client.backend,
+                self.client.url,
+                first,
+                self.settings.backend_wait_s,
+            )
+            try:
+                self.client.wait_until_ready(self.settings.backend_wait_s)
+            except BackendUnavailableError as exc:
+                raise ScanError(
+                    f"the {self.client.backend} backend at {self.client.url} did not come "
+                    f"back within {self.settings.backend_wait_s:.0f} s ({exc}); photos "
+                    "embedded so far are kept, run the scan again once the backend is up"
+                ) from exc
+            return self.client.embed_tensors(batch)
 
     def commit(self, items: list[Examined], vectors: np.ndarray | None) -> int:
         """Write a batch, its waiting copies, ready copies and skips; returns files done."""
