@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from photodup.finder.grouping import find_grouping
 from photodup.finder.groups import Group
-from photodup.finder.verify.decide import KIND_LABELS
 from photodup.finder.records import Photo
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Store
+from photodup.finder.verify.decide import KIND_LABELS
 from photodup.ui.paging import SortedItems, SortOption, Sorts
 
 log = logging.getLogger(__name__)

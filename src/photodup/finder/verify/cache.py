@@ -11,7 +11,6 @@ signals.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -27,6 +26,7 @@ from photodup.finder.verify.features import (
     Features,
     extract,
     pack,
+    point_count,
     unpack,
 )
 from photodup.finder.verify.match import Evidence
@@ -62,6 +62,8 @@ class NodeFeatures:
     variants: np.ndarray  # uint64 [n, 4]; rows of zeros where unknown
     has_variants: np.ndarray  # bool [n]
     errors: dict[int, str] = field(default_factory=dict)
+    #: points per node (photo + mirror), read from the records' headers: 0 without features
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _unpacked: dict[int, Features | None] = field(default_factory=dict)
 
     def get(self, node: int) -> Features | None:
@@ -138,7 +140,8 @@ def load_features(
             has[i] = True
         if row is not None and row["error"]:
             errors[i] = str(row["error"])
-    return NodeFeatures(blobs, variants, has, errors)
+    counts = np.array([point_count(b) for b in blobs], dtype=np.int64)
+    return NodeFeatures(blobs, variants, has, errors, counts)
 
 
 def load_verified(conn: sqlite3.Connection) -> dict[tuple[str, str], Evidence]:
@@ -146,7 +149,7 @@ def load_verified(conn: sqlite3.Connection) -> dict[tuple[str, str], Evidence]:
     rows = conn.execute(
         "SELECT sha_a, sha_b, evidence FROM verifications WHERE version=?", (VERIFIER_VERSION,)
     )
-    return {(r[0].hex(), r[1].hex()): Evidence.from_dict(json.loads(r[2])) for r in rows}
+    return {(r[0].hex(), r[1].hex()): Evidence.from_text(r[2]) for r in rows}
 
 
 def save_verified(conn: sqlite3.Connection, items: Iterable[tuple[str, str, Evidence]]) -> None:
