@@ -376,7 +376,7 @@ def find_grouping(
     embeddings = store.embeddings(*tag) if tag is not None else (np.empty(0), np.empty((0, 512)))
 
     def features(reps: Sequence[Photo]) -> NodeFeatures:
-        return load_features(store.conn, store.library, reps)
+        return load_features(store.conn, store.library, reps, lazy_max=settings.lazy_features_max)
 
     found = group_library(
         photos,

@@ -101,9 +101,17 @@ def _lazy(conn: sqlite3.Connection, library: Path, photo: Photo) -> str | None:
 
 
 def load_features(
-    conn: sqlite3.Connection, library: Path | None, reps: Sequence[Photo]
+    conn: sqlite3.Connection,
+    library: Path | None,
+    reps: Sequence[Photo],
+    *,
+    lazy_max: int = 5000,
 ) -> NodeFeatures:
-    """Features of each node's representative photo, computing missing ones if ``library``."""
+    """Features of each node's representative photo, computing missing ones if ``library``.
+
+    At most ``lazy_max`` are computed here (about 10 ms each, in this process): a larger
+    index from before schema 2 is verified only where it has features, with a warning,
+    rather than making ``groups`` (or the page) wait for minutes."""
     n = len(reps)
     found: dict[str, sqlite3.Row] = {}
     rows = conn.execute(
@@ -115,13 +123,26 @@ def load_features(
         if row["sha256"] in wanted:
             found[row["sha256"]] = row
     missing = [p for p in reps if p.sha256 not in found]
+    if len(missing) > lazy_max:
+        log.warning(
+            "%d photos have no local features (indexed by an older photodup): they are "
+            "grouped by their other signals; computing them here is limited to %d "
+            "(PHOTODUP_LAZY_FEATURES_MAX)", len(missing), lazy_max,
+        )  # fmt: skip
+        missing = []
     if missing and library is not None:
         log.info("computing local features of %d photos indexed without them", len(missing))
-        for photo in missing:
-            error = _lazy(conn, library, photo)
-            if error is not None:
-                log.warning("%s (its pairs use the other signals)", error)
-                save_extracted(conn, photo.sha256, None, error)
+        conn.execute("BEGIN IMMEDIATE")  # one commit for all, not one per photo
+        try:
+            for photo in missing:
+                error = _lazy(conn, library, photo)
+                if error is not None:
+                    log.warning("%s (its pairs use the other signals)", error)
+                    save_extracted(conn, photo.sha256, None, error)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         for row in conn.execute(
             "SELECT sha256, data, error, " + ", ".join(_VARIANTS) + " FROM features "
             f"WHERE version=? AND sha256 IN ({','.join('?' * len(missing))})",
