@@ -129,3 +129,17 @@ def test_schema_1_index_is_migrated(tmp_path: Path) -> None:
         raw.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
     with pytest.raises(RuntimeError, match="newer"):
         connect(str(db))
+
+
+def test_lazy_features_are_bounded(library: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with Store.open(library) as store:
+        for rel in ("original.jpg", "crop.jpg", "mirror.jpg"):
+            _index(library, store, rel, with_features=False)
+        by_id = {p.id: p.display_path for p in store.list_photos()}
+        with caplog.at_level(logging.WARNING, logger="photodup.finder.verify.cache"):
+            found = find_grouping(store, finder_settings(lazy_features_max=2))
+        assert "3 photos have no local features" in caplog.text
+        assert store.conn.execute("SELECT COUNT(*) FROM features").fetchone()[0] == 0
+        # Grouped by the other signals: the 5 % crop by its pHash, the mirror not at all.
+        families = [{by_id[p.id] for p in g.members} for g in found.duplicates]
+        assert families == [{"original.jpg", "crop.jpg"}]

@@ -217,8 +217,17 @@ def _candidates(
     """Pairs from every index; the keys ``phash``/``embedding`` are the older link rules."""
     out = {}
     has_emb = np.flatnonzero(data.has_embedding)
+    loose = None
+    if feats is not None:
+        loose = phash_pairs(
+            data.phash, max(settings.candidate_phash_distance, settings.phash_distance)
+        )
     if "phash" in signals:
-        out["phash"] = phash_pairs(data.phash, settings.phash_distance)
+        if loose is not None:  # one search serves both radii
+            keep = loose[2] <= settings.phash_distance
+            out["phash"] = (loose[0][keep], loose[1][keep], loose[2][keep])
+        else:
+            out["phash"] = phash_pairs(data.phash, settings.phash_distance)
     if "embedding" in signals:
         out["embedding"] = embedding_pairs(
             data.embeddings,
@@ -238,7 +247,8 @@ def _candidates(
             use_embeddings="embedding" in signals,
         )
     if feats is not None:
-        out["phash_loose"] = phash_pairs(data.phash, settings.candidate_phash_distance)
+        assert loose is not None
+        out["phash_loose"] = loose
         out["variant"] = variant_pairs(
             data.phash, feats.variants, feats.has_variants, settings.candidate_variant_distance
         )
@@ -366,7 +376,7 @@ def find_grouping(
     embeddings = store.embeddings(*tag) if tag is not None else (np.empty(0), np.empty((0, 512)))
 
     def features(reps: Sequence[Photo]) -> NodeFeatures:
-        return load_features(store.conn, store.library, reps)
+        return load_features(store.conn, store.library, reps, lazy_max=settings.lazy_features_max)
 
     found = group_library(
         photos,

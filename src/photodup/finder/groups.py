@@ -37,10 +37,12 @@ class Pair:
     score: float
     kind: str | None = None
     evidence: Evidence | None = None
+    note: str = ""  # why a similar shot is not a duplicate ("shot 1 s apart")
 
     @property
     def words(self) -> str:
-        return describe(self.evidence) if self.evidence is not None else ""
+        said = describe(self.evidence) if self.evidence is not None else ""
+        return "; ".join(x for x in (self.note, said) if x)
 
 
 @dataclass(frozen=True)
@@ -229,12 +231,12 @@ def similar_groups(
             x = parent[x]
         return x
 
-    between: dict[tuple[int, int], tuple[int, int]] = {}
-    for key in similar:
+    between: dict[tuple[int, int], tuple[int, int, str]] = {}
+    for key, why in similar.items():
         a, b = divmod(key, n)
         ca, cb = sorted((cluster[a], cluster[b]))
         if ca != cb:
-            between.setdefault((ca, cb), (a, b))
+            between.setdefault((ca, cb), (a, b, why))
             parent[find(ca)] = find(cb)
     runs: dict[int, set[int]] = {}
     for ca, cb in between:
@@ -244,10 +246,10 @@ def similar_groups(
         members = [keeper[c] for c in sorted(clusters)]
         ranked, reason = choose_keeper(members)
         pairs = []
-        for (ca, cb), (a, b) in between.items():
+        for (ca, cb), (a, b, why) in between.items():
             if ca in clusters:
                 ev = verifier.oriented(a, b) if verifier is not None else None
-                pairs.append(Pair(keeper[ca].id, keeper[cb].id, "similar", 1.0, "similar", ev))
+                pairs.append(Pair(keeper[ca].id, keeper[cb].id, "similar", 1.0, "similar", ev, why))
         groups.append(
             Group(
                 key=group_key(members),

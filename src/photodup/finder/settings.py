@@ -91,6 +91,10 @@ class FinderSettings(BaseSettings):
     max_near_miss: float = Field(0.5, ge=0.0, le=1.0)
     #: Capture times at least this far apart: two shots, not copies (copies keep the time).
     min_shot_gap_s: float = Field(1.0, ge=0.0)
+    #: Photos indexed without local features (an index from before schema 2) get them in
+    #: ``groups`` from their files, up to this many (about 10 ms each); above, they are
+    #: grouped by their other signals.
+    lazy_features_max: int = Field(5000, ge=0)
 
 
 def get_finder_settings(**overrides: object) -> FinderSettings:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from photodup.finder.grouping import find_grouping
 from photodup.finder.groups import Group
-from photodup.finder.verify.decide import KIND_LABELS
 from photodup.finder.records import Photo
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Store
+from photodup.finder.verify.decide import KIND_LABELS
 from photodup.ui.paging import SortedItems, SortOption, Sorts
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,19 @@ class MemberView:
 
 
 Outline = tuple[tuple[float, float], ...]  # fractions of the photo's width and height
+
+
+def _area(outline: Outline) -> float:
+    """Shoelace area of an outline, in fractions of the photo."""
+    pts = list(outline)
+    return (
+        abs(
+            sum(
+                x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True)
+            )
+        )
+        / 2
+    )
 
 
 @dataclass(frozen=True)
@@ -92,13 +105,23 @@ class GroupView:
 
     @property
     def outlines(self) -> dict[int, Outline]:
-        """Member number -> the region it shares with another member (the first verified
-        pair that names it), for the outline drawn over its photo."""
+        """Member number -> the region drawn over its photo: for each photo what it shares
+        with the suggested keeper (member 1); for the keeper the smallest region it shares
+        with anyone (the tightest crop says most). Others: their first verified pair."""
         out: dict[int, Outline] = {}
+        keeper: list[Outline] = []
+        for p in self.pairs:
+            if not (p.region_a and p.region_b):
+                continue
+            if p.a == 1:
+                out[p.b] = p.region_b
+                keeper.append(p.region_a)
         for p in self.pairs:
             if p.region_a and p.region_b:
                 out.setdefault(p.a, p.region_a)
                 out.setdefault(p.b, p.region_b)
+        if keeper:
+            out[1] = min(keeper, key=_area)
         return out
 
     @property

@@ -110,9 +110,7 @@ def similar_list(request: Request, state: State) -> Response:
     items = snapshot.similar
     assert items is not None
     page = list_page(request.query_params, items, state.settings.page_size, "/similar")
-    return _render(
-        request, state, "similar.html", snapshot, nav="similar", page=page, noun="sets"
-    )
+    return _render(request, state, "similar.html", snapshot, nav="similar", page=page, noun="sets")
 
 
 @router.get("/groups/{key}", response_class=HTMLResponse)

@@ -11,7 +11,6 @@ signals.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -27,6 +26,7 @@ from photodup.finder.verify.features import (
     Features,
     extract,
     pack,
+    point_count,
     unpack,
 )
 from photodup.finder.verify.match import Evidence
@@ -62,6 +62,8 @@ class NodeFeatures:
     variants: np.ndarray  # uint64 [n, 4]; rows of zeros where unknown
     has_variants: np.ndarray  # bool [n]
     errors: dict[int, str] = field(default_factory=dict)
+    #: points per node (photo + mirror), read from the records' headers: 0 without features
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _unpacked: dict[int, Features | None] = field(default_factory=dict)
 
     def get(self, node: int) -> Features | None:
@@ -99,9 +101,17 @@ def _lazy(conn: sqlite3.Connection, library: Path, photo: Photo) -> str | None:
 
 
 def load_features(
-    conn: sqlite3.Connection, library: Path | None, reps: Sequence[Photo]
+    conn: sqlite3.Connection,
+    library: Path | None,
+    reps: Sequence[Photo],
+    *,
+    lazy_max: int = 5000,
 ) -> NodeFeatures:
-    """Features of each node's representative photo, computing missing ones if ``library``."""
+    """Features of each node's representative photo, computing missing ones if ``library``.
+
+    At most ``lazy_max`` are computed here (about 10 ms each, in this process): a larger
+    index from before schema 2 is verified only where it has features, with a warning,
+    rather than making ``groups`` (or the page) wait for minutes."""
     n = len(reps)
     found: dict[str, sqlite3.Row] = {}
     rows = conn.execute(
@@ -113,13 +123,26 @@ def load_features(
         if row["sha256"] in wanted:
             found[row["sha256"]] = row
     missing = [p for p in reps if p.sha256 not in found]
+    if len(missing) > lazy_max:
+        log.warning(
+            "%d photos have no local features (indexed by an older photodup): they are "
+            "grouped by their other signals; computing them here is limited to %d "
+            "(PHOTODUP_LAZY_FEATURES_MAX)", len(missing), lazy_max,
+        )  # fmt: skip
+        missing = []
     if missing and library is not None:
         log.info("computing local features of %d photos indexed without them", len(missing))
-        for photo in missing:
-            error = _lazy(conn, library, photo)
-            if error is not None:
-                log.warning("%s (its pairs use the other signals)", error)
-                save_extracted(conn, photo.sha256, None, error)
+        conn.execute("BEGIN IMMEDIATE")  # one commit for all, not one per photo
+        try:
+            for photo in missing:
+                error = _lazy(conn, library, photo)
+                if error is not None:
+                    log.warning("%s (its pairs use the other signals)", error)
+                    save_extracted(conn, photo.sha256, None, error)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         for row in conn.execute(
             "SELECT sha256, data, error, " + ", ".join(_VARIANTS) + " FROM features "
             f"WHERE version=? AND sha256 IN ({','.join('?' * len(missing))})",
@@ -138,7 +161,8 @@ def load_features(
             has[i] = True
         if row is not None and row["error"]:
             errors[i] = str(row["error"])
-    return NodeFeatures(blobs, variants, has, errors)
+    counts = np.array([point_count(b) for b in blobs], dtype=np.int64)
+    return NodeFeatures(blobs, variants, has, errors, counts)
 
 
 def load_verified(conn: sqlite3.Connection) -> dict[tuple[str, str], Evidence]:
@@ -146,7 +170,7 @@ def load_verified(conn: sqlite3.Connection) -> dict[tuple[str, str], Evidence]:
     rows = conn.execute(
         "SELECT sha_a, sha_b, evidence FROM verifications WHERE version=?", (VERIFIER_VERSION,)
     )
-    return {(r[0].hex(), r[1].hex()): Evidence.from_dict(json.loads(r[2])) for r in rows}
+    return {(r[0].hex(), r[1].hex()): Evidence.from_text(r[2]) for r in rows}
 
 
 def save_verified(conn: sqlite3.Connection, items: Iterable[tuple[str, str, Evidence]]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from photodup.finder.candidates import _EMPTY, Pairs, faiss, phash_pairs
+from photodup.finder.candidates import _EMPTY, Pairs, _pca, faiss, phash_pairs
 
 __all__ = ["knn_pairs", "merge_pairs", "variant_pairs"]
 
@@ -41,12 +41,19 @@ def variant_pairs(phash: np.ndarray, variants: np.ndarray, known: np.ndarray, ra
     return np.concatenate(a_parts), np.concatenate(b_parts), np.concatenate(d_parts)
 
 
+#: Above this many photos, neighbours are searched on a PCA projection (4x less work; they
+#: only propose pairs, verification decides).
+KNN_PCA_ABOVE, KNN_PCA_DIM = 2000, 128
+
+
 def knn_pairs(embeddings: np.ndarray, rows: np.ndarray, k: int) -> Pairs:
     """Each row's ``k`` nearest neighbours among ``rows`` (score = cosine)."""
     n = len(rows)
     if n < 2 or k <= 0:
         return _EMPTY
     x = np.ascontiguousarray(embeddings[rows], dtype=np.float32)
+    if n > KNN_PCA_ABOVE and x.shape[1] > KNN_PCA_DIM:
+        x = _pca(x, KNN_PCA_DIM, np.random.default_rng(0))
     index = faiss.IndexFlatIP(x.shape[1])
     index.add(x)
     sims, ids = index.search(x, min(k + 1, n))

@@ -149,6 +149,14 @@ def pack(f: Features) -> bytes:
     return head + b"".join(np.ascontiguousarray(p).tobytes() for p in parts)
 
 
+def point_count(data: bytes | None) -> int:
+    """Points of the photo (not its mirror) in a packed record, without unpacking it."""
+    if not data or len(data) < _HEADER.size:
+        return 0
+    version, _, _, n, _ = _HEADER.unpack_from(data)
+    return int(n) if version == FEATURES_VERSION else 0
+
+
 def unpack(data: bytes) -> Features:
     """Inverse of :func:`pack`; ``ValueError`` for bytes of another version or truncated."""
     if len(data) < _HEADER.size:

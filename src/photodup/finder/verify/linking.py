@@ -66,8 +66,8 @@ class Verifier:
         return decide(ev, self.rule, time_gap_s=gap if not math.isnan(gap) else math.nan), ev
 
     def scarce(self, x: int, y: int) -> bool:
-        fa, fb = self.features.get(x), self.features.get(y)
-        return fa is None or fb is None or min(len(fa.points), len(fb.points)) < SCARCE_POINTS
+        counts = self.features.counts
+        return int(min(counts[x], counts[y])) < SCARCE_POINTS
 
     def inconclusive(self, x: int, y: int, verdict: Verdict, ev: Evidence) -> bool:
         """Too few matches to say, on photos with too few points: fall back."""

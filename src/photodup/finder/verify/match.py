@@ -66,14 +66,22 @@ class Evidence:
         return d
 
     def to_json(self) -> str:
-        """Compact JSON for the cache: a pair with few matches keeps only its counts."""
+        """Compact text for the cache: a pair with few matches keeps only its counts
+        ("matches,inliers"), the others JSON (:meth:`from_text` reads both)."""
         if self.inliers < 8:
-            return json.dumps({"matches": self.matches, "inliers": self.inliers})
+            return f"{self.matches},{self.inliers}"
         d = self.to_dict()
         for k in ("coverage_a", "coverage_b", "scale", "rotation", "residual", "spread"):
             d[k] = round(d[k], 4)
         d["near_miss"] = round(d["near_miss"], 4)
         return json.dumps(d, separators=(",", ":"))
+
+    @classmethod
+    def from_text(cls, text: str) -> Evidence:
+        if not text.startswith("{"):
+            m, i = text.split(",")
+            return cls(int(m), int(i), 0.0, 0.0, 1.0, 0.0, False, math.inf, 0.0)
+        return cls.from_dict(json.loads(text))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Evidence:
