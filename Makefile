@@ -144,7 +144,8 @@ docker-localbase: ## Make a Debian base image with debootstrap (where Docker Hub
 	@command -v debootstrap >/dev/null || { echo "error: debootstrap not found (apt-get install debootstrap)" >&2; exit 1; }
 	root=$$(mktemp -d) && trap '$(SUDO) rm -rf "$$root"' EXIT \
 	  && $(SUDO) debootstrap --variant=minbase \
-	       --include=python3.11,python3.11-venv,python-is-python3,ca-certificates bookworm "$$root/fs" \
+	       --include=python3.11,python3.11-venv,python3-distutils,python3-lib2to3,python-is-python3,ca-certificates \
+	       bookworm "$$root/fs" \
 	  && $(SUDO) cp /etc/ssl/certs/ca-certificates.crt "$$root/fs/etc/ssl/certs/ca-certificates.crt" \
 	  && $(SUDO) rm -rf "$$root"/fs/var/cache/apt/archives/*.deb "$$root"/fs/var/lib/apt/lists/* \
 	  && $(SUDO) tar -C "$$root/fs" -c . | docker import - $(LOCALBASE_IMAGE)
