@@ -95,10 +95,10 @@ def _settle(store: Store, r: Any, origin: Path, target: Path, stage: int, forwar
     """Finish or roll back one interrupted move from ``origin`` to the claimed ``target``."""
     finished, rolled_back = ("done", "failed") if forward else ("restored", "done")
     shown = r["src_display"]
-    part = part_path(target)
-    if os.path.isfile(part) and not os.path.islink(part):
-        part.unlink()  # our temporary copy, never the file itself
     o, t = _state(origin, r["sha256"], r["size"]), _state(target, r["sha256"], r["size"])
+    part = part_path(target)
+    if (o == "full" or t == "full") and os.path.isfile(part) and not os.path.islink(part):
+        part.unlink()  # our temporary copy; a verified full copy exists
     # From ``claimed`` on, the journal says the target name is ours. While ``claiming``, only
     # an empty file there can be our claim (the name was free when it was journalled), or
     # the whole file when the origin is gone and no other move holds that name (later steps
@@ -130,6 +130,8 @@ def _settle(store: Store, r: Any, origin: Path, target: Path, stage: int, forwar
         mark_move(store, r["id"], finished, error=f"{origin} now holds a different file")
         return f"{shown}: moved to {target}; {origin} now holds a different file, left alone"
     error = f"no full copy at {origin} ({o}) or {target} ({t}); nothing deleted"
+    if os.path.lexists(part):
+        error += f"; see {part}"
     mark_move(store, r["id"], "failed", error=error)
     log.error("%s: %s", shown, error)
     return f"{shown}: {error}"
