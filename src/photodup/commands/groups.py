@@ -71,8 +71,9 @@ def groups(
     console = Console(width=160)
     print_groups(console, found)
     if not similar and grouping.similar:
+        n = len(grouping.similar)
         console.print(
-            f"{len(grouping.similar)} sets of similar shots (bursts, the same scene again) are "
+            f"{n} set{'s' if n != 1 else ''} of similar shots (bursts, the same scene again) "
             f"kept apart from the duplicates: photodup groups {library} --similar"
         )
 

@@ -23,7 +23,7 @@ from photodup.finder.sample import DISTRACTORS
 from photodup.finder.sources import COLOUR_PHOTOS, load_real_photo
 from photodup.finder.verify.decide import Verdict, decide
 from photodup.finder.verify.features import Features, compute_features
-from photodup.finder.verify.match import Evidence, verify_pair
+from photodup.finder.verify.match import one_thread, verify_pair
 from photodup.imaging import load_photo
 
 
@@ -72,8 +72,9 @@ def run(detector: str, items: list[Item]) -> dict[str, object]:
     similar: list[str] = []
     checked = 0
     started = time.perf_counter()
-    for a, b in _pairs(items):
-        ev: Evidence = verify_pair(feats[a], feats[b])
+    with one_thread():
+        results = [(a, b, verify_pair(feats[a], feats[b])) for a, b in _pairs(items)]
+    for a, b, ev in results:
         verdict: Verdict = decide(ev)
         checked += 1
         same = items[a].source == items[b].source
@@ -88,7 +89,7 @@ def run(detector: str, items: list[Item]) -> dict[str, object]:
             )
         if verdict.similar:
             similar.append(label)
-    per_pair_ms = (time.perf_counter() - started) * 1000 / checked
+    per_pair_ms = (time.perf_counter() - started) * 1000 / max(checked, 1)
     recalled = sum(r[0] for r in found.values())
     total = sum(r[1] for r in found.values())
     return {
