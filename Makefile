@@ -96,7 +96,7 @@ bench-local: install ## Benchmark PyTorch vs Triton here, starting each backend 
 bench-quick: install ## The same, short profile (about a minute or two here)
 	$(BIN)/photodup bench --quick --start-local
 
-bench-grouping: install ## Grouping speed on 10k and 100k synthetic embeddings
+bench-grouping: install ## Grouping speed on 10k/100k synthetic embeddings, then groups twice on a real 10k index with verification
 	$(BIN)/photodup bench-grouping
 
 bench-scan: install ## The whole scan per backend against its measured limit; memory and 10k rescan (~15 min here)

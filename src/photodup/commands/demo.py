@@ -50,8 +50,9 @@ def choose_weights(requested: str | None) -> str:
             offline, reason = True, f"{HUB_HOST} is not reachable ({exc})"
     _echo(
         f"the real CLIP weights ({DEFAULT_PRETRAINED}) cannot be downloaded: {reason}. "
-        f"Continuing with pretrained={PRETRAINED_NONE} (random weights): exact copies and "
-        "re-encodes are still found by their hashes, but embedding similarity is meaningless."
+        f"Continuing with pretrained={PRETRAINED_NONE} (random weights): copies, re-encodes, "
+        "crops, mirrors and edits are still found by hashes and local-feature verification, "
+        "but embedding similarity alone is meaningless."
     )
     return PRETRAINED_NONE
 
