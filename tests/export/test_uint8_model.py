@@ -140,3 +140,23 @@ def test_falls_back_to_fp32_when_the_uint8_model_is_absent(
     other = triton_server.http_url if protocol == "http" else triton_server.grpc_url
     with InferenceClient(other, "triton", protocol=protocol, settings=client_settings()) as full:
         assert cosine_rows(fallback, full.embed_pil(photos)).min() >= 0.9999
+
+
+@pytest.mark.parametrize(("backend", "kind"), [("onnxruntime", "gpu"), ("python", "cpu")])
+def test_both_repository_variants_render_a_uint8_config(backend: str, kind: str) -> None:
+    """The GPU container's onnxruntime_onnx variant and the local Python one, same names."""
+    from photodup.export import ExportOptions
+    from photodup.export.triton_config import render_config
+
+    options = ExportOptions(triton_backend=backend, instance_kind=kind)  # type: ignore[arg-type]
+    config = text_format.Parse(
+        render_config(options, contract.UINT8_MODEL), model_config_pb2.ModelConfig()
+    )
+    assert config.name == contract.UINT8_MODEL_NAME
+    assert (config.platform or config.backend) == (
+        "onnxruntime_onnx" if backend == "onnxruntime" else "python"
+    )
+    assert config.input[0].name == contract.UINT8_INPUT_NAME
+    assert model_config_pb2.DataType.Name(config.input[0].data_type) == "TYPE_UINT8"
+    # The fp32 model's text is what it always was.
+    assert render_config(options) == render_config(options, contract.FP32_MODEL)

@@ -38,6 +38,7 @@ from photodup.bench.transport import measure_path, paths_for
 from photodup.client import InferenceClient
 from photodup.contract import TRITON_MODEL_NAME
 from photodup.processes import free_port
+from photodup.settings import ClientSettings, get_client_settings
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -98,7 +99,10 @@ def local_triton(
     ports = TritonPorts(http=free_port(), grpc=free_port(), metrics=free_port())
     server = LocalTriton(repository, ports, log_path=log_dir / f"{name}.log")
     started_at = time.perf_counter()
-    with server, InferenceClient(server.http_url, "triton", protocol="http") as client:
+    client = InferenceClient(
+        server.http_url, "triton", protocol="http", settings=_fp32_client_settings()
+    )
+    with server, client:
         server.wait_ready(STARTUP_TIMEOUT_S)
         ready_s = time.perf_counter() - started_at
         cold: dict[str, Any] = {
@@ -114,6 +118,12 @@ def local_triton(
         stats = triton_stats(server.http_url, server.metrics_url)
         target = Target(name, "triton", "onnxruntime", client, stats)
         yield target, cold, server.http_url, server.grpc_url
+
+
+def _fp32_client_settings() -> ClientSettings:
+    """Like for like: every engine is compared on the seed's fp32 model, whose statistics the
+    bench reads; the uint8 model's gain is measured by ``bench/transport_check.py``."""
+    return get_client_settings().model_copy(update={"triton_uint8": False})
 
 
 def check_reachable(config: BenchConfig) -> None:
@@ -187,7 +197,8 @@ def measure_all(
         else:
             url = config.url_triton or "http://127.0.0.1:8003"
             stats = triton_stats(url, config.triton_metrics_url)
-            with InferenceClient(url, "triton", protocol="http") as client:
+            settings = _fp32_client_settings()
+            with InferenceClient(url, "triton", protocol="http", settings=settings) as client:
                 measure(Target("triton", "triton", "onnxruntime", client, stats), not_started)
             paths("triton", url, config.triton_grpc_url)
     return targets, transport
