@@ -57,7 +57,9 @@ class ChildProcess:
     ``inherit_env`` is False. ``stop()`` sends SIGTERM to the child's whole process group, or
     to the child alone with ``term_group=False`` (for a server that stops its own children in
     order, like tritonserver); SIGKILL after the timeout always goes to the group.
-    ``die_with_parent`` asks the kernel to SIGTERM the child if this process dies first.
+    ``die_with_parent`` asks the kernel to SIGTERM the child if this process dies first. The
+    kernel ties that to the *thread* that forked it: start such a child from a thread that
+    outlives it (the main thread), or it is stopped as soon as that thread ends.
     """
 
     def __init__(
