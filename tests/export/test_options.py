@@ -72,3 +72,18 @@ def test_the_command_exits_non_zero_with_the_message(
     assert result.returncode == 1, result.stderr
     assert message in result.stderr
     assert not out.exists()
+
+
+def test_the_command_reports_both_models_with_their_parity(tmp_path: Path) -> None:
+    out = tmp_path / "repo"
+    cmd = [sys.executable, "-m", "photodup.cli", "export", "--pretrained", "none"]
+    result = subprocess.run(
+        [*cmd, "--output", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    for model in ("openclip_vit_b32", "openclip_vit_b32_uint8"):
+        line = f"{out / model / '1'}: exported"
+        assert line in result.stdout, result.stdout
+    # three parity cases per model, each with its figures
+    assert result.stdout.count("  parity ") == 6, result.stdout
+    assert result.stdout.count("min cosine") == 6, result.stdout

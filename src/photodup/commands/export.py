@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from photodup.settings import ModelSettings
+
+if TYPE_CHECKING:
+    from photodup.export.repository import ExportResult
 
 
 def register(app: typer.Typer) -> None:
@@ -69,18 +72,23 @@ def register(app: typer.Typer) -> None:
         except ExportError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
-        parity = result.manifest["parity"]
-        if result.skipped:
-            typer.echo(
-                f"{result.version_dir}: already exported with the same inputs; nothing to do "
-                "(use --force to export again)"
-            )
-        else:
-            how = "reused the checked ONNX graph" if result.reused_onnx else "exported"
-            typer.echo(f"{result.version_dir}: {how}, {options.triton_backend} backend")
-        for case in parity["cases"]:
-            typer.echo(
-                f"  parity {case['name']:<16} batch {case['batch']:>2}: "
-                f"max abs diff {case['max_abs_diff']:.2e}, min cosine {case['min_cosine']:.6f}"
-            )
-        typer.echo(f"  onnx sha256 {result.manifest['onnx_sha256']}")
+        for done in (result, *result.companions):
+            _say(done, options.triton_backend)
+
+
+def _say(result: ExportResult, backend: str) -> None:
+    """One model's line and its parity figures (the fp32 model and the uint8 companion)."""
+    if result.skipped:
+        typer.echo(
+            f"{result.version_dir}: already exported with the same inputs; nothing to do "
+            "(use --force to export again)"
+        )
+    else:
+        how = "reused the checked ONNX graph" if result.reused_onnx else "exported"
+        typer.echo(f"{result.version_dir}: {how}, {backend} backend")
+    for case in result.manifest["parity"]["cases"]:
+        typer.echo(
+            f"  parity {case['name']:<16} batch {case['batch']:>2}: "
+            f"max abs diff {case['max_abs_diff']:.2e}, min cosine {case['min_cosine']:.6f}"
+        )
+    typer.echo(f"  onnx sha256 {result.manifest['onnx_sha256']}")
