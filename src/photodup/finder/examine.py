@@ -1,4 +1,4 @@
-"""Examine one file in a worker process: bytes, SHA-256, metadata, perceptual hashes, tensor.
+"""Examine one file in a worker process: bytes, SHA-256, metadata, perceptual hashes, pixels.
 
 The file is read once; hashing, metadata and decoding all work on those bytes, and its size
 and mtime are taken from the open file so they describe exactly the content that was hashed.
@@ -28,7 +28,7 @@ from PIL import Image, UnidentifiedImageError
 from photodup.finder.records import PhotoRecord, Skipped, display_path
 from photodup.finder.verify.features import Extracted, safe_extract
 from photodup.finder.walk import FoundFile
-from photodup.imaging import ImageDecodeError, load_photo, preprocess
+from photodup.imaging import ImageDecodeError, load_photo, preprocess_uint8
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 0x9003
@@ -50,7 +50,7 @@ class Examined:
 
     found: FoundFile
     record: PhotoRecord | None = None
-    tensor: np.ndarray | None = None
+    tensor: np.ndarray | None = None  # uint8 [3, 224, 224] model input (preprocess_uint8)
     skipped: Skipped | None = None
     reuse: str | None = None
     extracted: Extracted | None = None  # local features for verification (None: failed)
@@ -206,7 +206,7 @@ def examine(found: FoundFile, candidates: frozenset[str] = frozenset()) -> Exami
         lap("decode")
         fmt, width, height, captured, make, model, orientation = _metadata(data)
         lap("metadata")
-        tensor = preprocess(img)
+        tensor = preprocess_uint8(img)  # a quarter of the bytes of float32 on every hop
         lap("preprocess")
         gray = img.convert("L")  # what both hashes start from: convert once, same values
         phash, dhash = _hash64(gray, "phash"), _hash64(gray, "dhash")

@@ -95,7 +95,7 @@ class Pipeline:
         from photodup.client import BackendUnavailableError
 
         try:
-            return self.client.embed_tensors(batch)
+            return self.client.embed_pixels(batch)
         except BackendUnavailableError as first:
             log.warning(
                 "%s backend at %s is unavailable (%s); waiting up to %.0f s for it",
@@ -112,7 +112,7 @@ class Pipeline:
                     f"back within {self.settings.backend_wait_s:.0f} s ({exc}); photos "
                     "embedded so far are kept, run the scan again once the backend is up"
                 ) from exc
-            return self.client.embed_tensors(batch)
+            return self.client.embed_pixels(batch)
 
     def commit(self, items: list[Examined], vectors: np.ndarray | None) -> int:
         """Write a batch, its waiting copies, ready copies and skips; returns files done."""
