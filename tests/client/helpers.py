@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import numpy as np
 
@@ -18,6 +20,21 @@ def triton_counts(http_url: str, model: str) -> tuple[int, int]:
     stats = httpx.get(f"{http_url}/v2/models/{model}/stats", timeout=10).json()
     (entry,) = stats["model_stats"]
     return int(entry["inference_count"]), int(entry["execution_count"])
+
+
+def triton_counts_reaching(
+    http_url: str, model: str, inferences: int, timeout_s: float = 10.0
+) -> tuple[int, int]:
+    """``triton_counts`` once ``inference_count`` reaches ``inferences`` (or at the timeout).
+
+    Triton records a request's statistics after its response has gone out, so counts read
+    the moment the last answer arrives can still miss the last batch."""
+    deadline = time.monotonic() + timeout_s
+    counts = triton_counts(http_url, model)
+    while counts[0] < inferences and time.monotonic() < deadline:
+        time.sleep(0.05)
+        counts = triton_counts(http_url, model)
+    return counts
 
 
 def triton_batch_sizes(http_url: str, model: str) -> dict[int, int]:

@@ -7,7 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from client.helpers import client_settings, cosine_rows, triton_batch_sizes, triton_counts
+from client.helpers import (
+    client_settings,
+    cosine_rows,
+    triton_batch_sizes,
+    triton_counts,
+    triton_counts_reaching,
+)
 from photodup import contract
 from photodup.client import InferenceClient
 from photodup.triton import LocalTriton
@@ -27,7 +33,9 @@ def test_concurrent_singles_run_in_shared_batches(
         # One shared client from 12 threads: also proves the client is thread-safe.
         with ThreadPoolExecutor(max_workers=12) as pool:
             singles = list(pool.map(client.embed_tensors, images))
-        after = triton_counts(triton_server.http_url, contract.TRITON_MODEL_NAME)
+        after = triton_counts_reaching(
+            triton_server.http_url, contract.TRITON_MODEL_NAME, before[0] + len(images)
+        )
         sizes = triton_batch_sizes(triton_server.http_url, contract.TRITON_MODEL_NAME)
     inferences, executions = after[0] - before[0], after[1] - before[1]
     ran = {n: c - sizes_before.get(n, 0) for n, c in sizes.items() if c > sizes_before.get(n, 0)}
