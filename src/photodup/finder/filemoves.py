@@ -48,25 +48,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def changed_since(path: Path, expected: Fingerprint) -> str | None:
-    """Why ``path`` no longer matches the index, or None when it still does.
-
-    Size and mtime are cheap and catch most edits; the hash catches an edit that kept both
-    (some tools restore mtime), so it is checked too.
-    """
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return "file no longer exists"
-    if st.st_size != expected.size:
-        return f"size changed ({expected.size} -> {st.st_size} bytes)"
-    if st.st_mtime_ns != expected.mtime_ns:
-        return "modified since the scan (mtime changed)"
-    if sha256_file(path) != expected.sha256:
-        return "content changed since the scan (sha256 differs)"
-    return None
-
-
 def _is_regular(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
