@@ -35,7 +35,7 @@ STARTUP_TIMEOUT_S = 300.0
 
 @dataclass
 class ScanBenchConfig:
-    photos: int = 200
+    photos: int = 600
     backends: tuple[str, ...] = BACKENDS
     memory_sizes: tuple[int, ...] = (1_000, 10_000)
     rescan_files: int = 10_000

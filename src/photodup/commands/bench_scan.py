@@ -17,7 +17,7 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
 
 
 def bench_scan_command(
-    photos: Annotated[int, typer.Option(help="Photos in the generated library.")] = 200,
+    photos: Annotated[int, typer.Option(help="Photos in the generated library.")] = 600,
     backends: Annotated[
         str,
         typer.Option(help="Comma-separated: pytorch, pytorch-batching, triton-http, triton-grpc."),
@@ -32,7 +32,7 @@ def bench_scan_command(
         str, typer.Option(help="Also scan through PyTorch with these worker counts (e.g. 1,2).")
     ] = "",
     batch_sizes: Annotated[
-        str, typer.Option(help="Also scan through PyTorch with these batch sizes (e.g. 32).")
+        str, typer.Option(help="Also scan through PyTorch with these batch sizes (e.g. 16).")
     ] = "",
     batch_size: Annotated[int | None, typer.Option(help="Photos per request.")] = None,
     cache_dir: Annotated[Path, typer.Option(help="Generated libraries and the export.")] = Path(

@@ -31,7 +31,7 @@ class FinderSettings(BaseSettings):
     #: Decode/preprocess/hash worker processes.
     workers: int = Field(default_factory=_default_workers, ge=1)
     #: Photos per request sent to the backend.
-    batch_size: int = Field(16, ge=1, le=256)
+    batch_size: int = Field(32, ge=1, le=256)
     #: Embedding requests kept in flight at once, so the server (Triton's dynamic batcher or
     #: the service's micro-batcher) always has queued work.
     requests_in_flight: int = Field(2, ge=1, le=64)
