@@ -36,10 +36,20 @@ def test_derivation_makes_a_decodable_copy(
         assert upright.size == (w, h)
     if kind == "messenger":
         assert max(upright.size) == 320
+    pixels = np.asarray(original.convert("RGB"), float)
     if kind in ("jpeg_q90", "png", "rotate_exif", "webp", "heic"):
         # Same picture: pixels close to the original (lossy codecs allowed some error).
-        diff = np.abs(np.asarray(upright, float) - np.asarray(original.convert("RGB"), float))
+        diff = np.abs(np.asarray(upright, float) - pixels)
         assert diff.mean() < 6.0, (kind, diff.mean())
+    # Each transform really happened: an identity "mirror" or "edit" must fail here.
+    turned = {"flip": pixels[:, ::-1], "rotate_180": pixels[::-1, ::-1]}
+    turned |= {"rotate_pixels": np.rot90(pixels, -1), "rotate_90": np.rot90(pixels, 1)}
+    if kind in turned:
+        diff = np.abs(np.asarray(upright, float) - turned[kind]).mean()
+        assert diff < 6.0, (kind, diff)
+    if kind in ("brightness", "colour", "contrast", "grey", "sticker", "text_overlay"):
+        diff = np.abs(np.asarray(upright, float) - pixels).mean()
+        assert diff > 8.0, (kind, diff)  # an edit changes the pixels (JPEG q90 alone: ~3)
 
 
 def test_sample_library_layout_and_labels(tmp_path: Path) -> None:
