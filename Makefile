@@ -99,9 +99,11 @@ bench-quick: install ## The same, short profile (about a minute or two here)
 bench-grouping: install ## Grouping speed on 10k/100k synthetic embeddings, then groups twice on a real 10k index with verification
 	$(BIN)/photodup bench-grouping
 
+# Library sizes for the scan's peak-memory figures (a variable: $(or) would split the commas).
+MEMORY_SIZES ?= 1000,10000,100000
 bench-scan: install ## The whole scan per backend against its limit; memory 1k/10k/100k files, 10k rescan (~25 min here)
 	$(BIN)/photodup bench-scan --photos $(or $(PHOTOS),600) --workers 2 --batch-sizes 16 \
-	  --memory-sizes $(or $(MEMORY_SIZES),1000,10000,100000) --output bench/results/scan
+	  --memory-sizes $(MEMORY_SIZES) --output bench/results/scan
 
 bench-ui: install ## Review page: HTML size and server time of the lists with 10,000 groups
 	$(BIN)/python -m photodup.ui.bench_pages --groups $(or $(GROUPS),10000)
