@@ -11,7 +11,9 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,6 +21,8 @@ from photodup.contract import EMBED_DIM
 from photodup.finder.grouping import group_photos
 from photodup.finder.records import Photo
 from photodup.finder.settings import FinderSettings
+
+T = TypeVar("T")
 
 _CAMERAS = (("Apple", "iPhone 13"), ("Canon", "EOS 80D"), ("FUJIFILM", "X-T3"), (None, None))
 
@@ -116,11 +120,17 @@ def _run(n: int, settings: FinderSettings) -> BenchResult:
     return BenchResult(n, clusters_planted, len(groups), seconds, peak, precision, recall, index)
 
 
-def bench_grouping(sizes: list[int], settings: FinderSettings) -> list[BenchResult]:
-    """Each size runs in a fresh process, so its peak memory is its own."""
+def in_fresh_processes(
+    run: Callable[[int, FinderSettings], T], sizes: list[int], settings: FinderSettings
+) -> list[T]:
+    """``run(n, settings)`` for each size, each in a fresh process so its peak memory is its own."""
     ctx = multiprocessing.get_context("spawn")
     results = []
     for n in sizes:
         with ctx.Pool(1) as pool:
-            results.append(pool.apply(_run, (n, settings)))
+            results.append(pool.apply(run, (n, settings)))
     return results
+
+
+def bench_grouping(sizes: list[int], settings: FinderSettings) -> list[BenchResult]:
+    return in_fresh_processes(_run, sizes, settings)

@@ -135,12 +135,6 @@ def bench_verified(n: int, settings: FinderSettings) -> VerifiedBench:
 
 
 def run_verified(sizes: list[int], settings: FinderSettings) -> list[VerifiedBench]:
-    """Each size in a fresh process, as :func:`photodup.finder.bench_grouping.bench_grouping`."""
-    import multiprocessing
+    from photodup.finder.bench_grouping import in_fresh_processes
 
-    ctx = multiprocessing.get_context("spawn")
-    out = []
-    for n in sizes:
-        with ctx.Pool(1) as pool:
-            out.append(pool.apply(bench_verified, (n, settings)))
-    return out
+    return in_fresh_processes(bench_verified, sizes, settings)
