@@ -182,6 +182,9 @@ def render(results: dict[str, Any]) -> str:
     memory = results.get("memory") or []
     if memory:
         out += ["", "## Memory against library size (stand-in model, small distinct JPEGs)", ""]
+        # Figures joined from a separate run say so (bench/README.md, results/scan/).
+        if note := (results.get("notes") or {}).get("memory"):
+            out += [note, ""]
         out += _table(
             ["files", "scan s", "photos/s", "scan process peak RSS MiB",
              "largest worker peak RSS MiB", "decoded alive/window"],
