@@ -37,6 +37,22 @@ def triton_counts_reaching(
     return counts
 
 
+def triton_counts_settled(
+    http_url: str, model: str, quiet_s: float = 0.3, timeout_s: float = 10.0
+) -> tuple[int, int]:
+    """``triton_counts`` once they have stopped changing for ``quiet_s`` (earlier requests'
+    statistics recorded), so a count taken before a request is not short of a late batch."""
+    deadline = time.monotonic() + timeout_s
+    counts = triton_counts(http_url, model)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        again = triton_counts(http_url, model)
+        if again == counts:
+            break
+        counts = again
+    return counts
+
+
 def triton_batch_sizes(http_url: str, model: str) -> dict[int, int]:
     """Executions by batch size so far, from Triton's statistics API (``batch_stats``)."""
     stats = httpx.get(f"{http_url}/v2/models/{model}/stats", timeout=10).json()

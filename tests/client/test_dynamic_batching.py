@@ -11,8 +11,8 @@ from client.helpers import (
     client_settings,
     cosine_rows,
     triton_batch_sizes,
-    triton_counts,
     triton_counts_reaching,
+    triton_counts_settled,
 )
 from photodup import contract
 from photodup.client import InferenceClient
@@ -28,7 +28,7 @@ def test_concurrent_singles_run_in_shared_batches(
     images = rng.standard_normal((24, 1, *contract.INPUT_SHAPE), dtype=np.float32)
     with InferenceClient(url, "triton", protocol=protocol, settings=client_settings()) as client:
         expected = client.embed_tensors(images[:, 0])  # one request, for the values
-        before = triton_counts(triton_server.http_url, contract.TRITON_MODEL_NAME)
+        before = triton_counts_settled(triton_server.http_url, contract.TRITON_MODEL_NAME)
         sizes_before = triton_batch_sizes(triton_server.http_url, contract.TRITON_MODEL_NAME)
         # One shared client from 12 threads: also proves the client is thread-safe.
         with ThreadPoolExecutor(max_workers=12) as pool:

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from client.helpers import client_settings, cosine_rows, triton_counts
+from client.helpers import (
+    client_settings,
+    cosine_rows,
+    triton_counts,
+    triton_counts_reaching,
+    triton_counts_settled,
+)
 from photodup import contract
 from photodup.client import InferenceClient, InferenceError, ShapeMismatchError
 from photodup.imaging import preprocess_source
@@ -67,9 +73,9 @@ def test_oversized_batches_are_split(
     n = contract.MAX_BATCH_SIZE + 5  # Triton itself refuses more than max_batch_size per request
     rng = np.random.default_rng(3)
     batch = rng.standard_normal((n, *contract.INPUT_SHAPE), dtype=np.float32)
-    before, _ = triton_counts(triton_server.http_url, MODEL)
+    before, _ = triton_counts_settled(triton_server.http_url, MODEL)
     out = triton_client.embed_tensors(batch)
-    after, _ = triton_counts(triton_server.http_url, MODEL)
+    after, _ = triton_counts_reaching(triton_server.http_url, MODEL, before + n)
     assert out.shape == (n, contract.EMBED_DIM)
     assert after - before == n
     # Order is kept across the split: the last rows match embedding them alone.

@@ -17,7 +17,12 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
-from client.helpers import client_settings, cosine_rows, triton_counts
+from client.helpers import (
+    client_settings,
+    cosine_rows,
+    triton_counts_reaching,
+    triton_counts_settled,
+)
 from fixtures.models import copy_repository
 from fixtures.triton import start_triton
 from photodup import contract
@@ -86,9 +91,11 @@ def test_uint8_model_matches_fp32_through_triton(
     url = triton_server.http_url if protocol == "http" else triton_server.grpc_url
     with InferenceClient(url, "triton", protocol=protocol, settings=client_settings()) as client:
         assert client.uses_uint8()
-        before = triton_counts(triton_server.http_url, contract.UINT8_MODEL_NAME)[0]
+        before = triton_counts_settled(triton_server.http_url, contract.UINT8_MODEL_NAME)[0]
         via_uint8 = client.embed_pil(photos)
-        after = triton_counts(triton_server.http_url, contract.UINT8_MODEL_NAME)[0]
+        after = triton_counts_reaching(
+            triton_server.http_url, contract.UINT8_MODEL_NAME, before + len(photos)
+        )[0]
         via_fp32 = client.embed_tensors(np.stack([preprocess(img) for img in photos]))
     assert after - before == len(photos)  # they really went to the uint8 model
     assert via_uint8.shape == (len(photos), contract.EMBED_DIM)
@@ -134,9 +141,12 @@ def test_falls_back_to_fp32_when_the_uint8_model_is_absent(
     url = server.http_url if protocol == "http" else server.grpc_url
     with InferenceClient(url, "triton", protocol=protocol, settings=client_settings()) as client:
         assert not client.uses_uint8()
-        before = triton_counts(server.http_url, contract.TRITON_MODEL_NAME)[0]
+        before = triton_counts_settled(server.http_url, contract.TRITON_MODEL_NAME)[0]
         fallback = client.embed_pil(photos)
-        assert triton_counts(server.http_url, contract.TRITON_MODEL_NAME)[0] - before == len(photos)
+        after = triton_counts_reaching(
+            server.http_url, contract.TRITON_MODEL_NAME, before + len(photos)
+        )[0]
+        assert after - before == len(photos)
     other = triton_server.http_url if protocol == "http" else triton_server.grpc_url
     with InferenceClient(other, "triton", protocol=protocol, settings=client_settings()) as full:
         assert cosine_rows(fallback, full.embed_pil(photos)).min() >= 0.9999

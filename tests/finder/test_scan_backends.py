@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from client.helpers import triton_counts
+from client.helpers import triton_counts_reaching, triton_counts_settled
 from finder.conftest import finder_settings
 from photodup import contract
 from photodup.client import InferenceClient
@@ -22,12 +22,19 @@ def test_scanning_through_triton_indexes_what_pytorch_indexes(
     url = triton_server.grpc_url  # type: ignore[attr-defined]
     http_url = triton_server.http_url  # type: ignore[attr-defined]
     uint8_model, fp32_model = contract.UINT8_MODEL.name, contract.TRITON_MODEL_NAME
-    before = triton_counts(http_url, uint8_model)[0], triton_counts(http_url, fp32_model)[0]
+    before = (
+        triton_counts_settled(http_url, uint8_model)[0],
+        triton_counts_settled(http_url, fp32_model)[0],
+    )
     with InferenceClient(url, "triton", protocol="grpc") as client:
         summary = scan_library(sample_library.root, client, finder_settings())
-    after = triton_counts(http_url, uint8_model)[0], triton_counts(http_url, fp32_model)[0]
+    computed = summary.embedded - summary.reused
+    after = (
+        triton_counts_reaching(http_url, uint8_model, before[0] + computed)[0],
+        triton_counts_settled(http_url, fp32_model)[0],
+    )
     # The scan sends uint8 pixels when Triton serves the uint8 model: a quarter of the bytes.
-    assert after[0] - before[0] == summary.embedded - summary.reused, (before, after)
+    assert after[0] - before[0] == computed, (before, after)
     assert after[1] == before[1], "the scan sent float32 although the uint8 model is served"
     reference, reference_summary = scanned_library
     assert summary.state == "completed"
