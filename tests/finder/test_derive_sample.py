@@ -42,8 +42,12 @@ def test_derivation_makes_a_decodable_copy(
         diff = np.abs(np.asarray(upright, float) - pixels)
         assert diff.mean() < 6.0, (kind, diff.mean())
     # Each transform really happened: an identity "mirror" or "edit" must fail here.
-    turned = {"flip": pixels[:, ::-1], "rotate_180": pixels[::-1, ::-1]}
-    turned |= {"rotate_pixels": np.rot90(pixels, -1), "rotate_90": np.rot90(pixels, 1)}
+    turned = {
+        "flip": pixels[:, ::-1],
+        "rotate_180": pixels[::-1, ::-1],
+        "rotate_pixels": np.rot90(pixels, -1),
+        "rotate_90": np.rot90(pixels, 1),
+    }
     if kind in turned:
         diff = np.abs(np.asarray(upright, float) - turned[kind]).mean()
         assert diff < 6.0, (kind, diff)
