@@ -16,10 +16,13 @@ from PIL import Image
 from finder.conftest import finder_settings
 from photodup.client import InferenceClient
 from photodup.finder.derive import encode
-from photodup.finder.pipeline import tensor_window
+from photodup.finder.pipeline import Pipeline, tensor_window
 from photodup.finder.scan import scan_library
+from photodup.finder.scanplan import ScanPlan
 from photodup.finder.sources import load_real_photo
 from photodup.finder.store import Store
+from photodup.finder.summary import ScanSummary
+from photodup.finder.walk import iter_library
 from serving.helpers import metric
 
 TENSOR_BYTES = 3 * 224 * 224 * 4
@@ -166,6 +169,39 @@ def test_same_size_files_that_differ_are_all_embedded(
         summary = scan_library(root, client, finder_settings(workers=2, batch_size=4))
         assert images_embedded(url) - before == twins
     assert (summary.embedded, summary.reused) == (twins, 0)
+
+
+def test_a_twin_that_changes_size_after_the_walk_does_not_strand_the_others(
+    tmp_path: Path, pytorch_service: object
+) -> None:
+    # Three same-size BMPs are planned as twins; one worker, so the second and third wait
+    # for the first. The first grows after the walk: the pipeline must release the files
+    # waiting on its planned size, not on the size the worker read.
+    root = tmp_path / "lib"
+    root.mkdir()
+    for i in range(3):
+        Image.new("RGB", (64, 48), (40 * i, 90, 200 - 40 * i)).save(root / f"s{i}.bmp")
+    settings = finder_settings(workers=1, batch_size=2, requests_in_flight=1)
+    with (
+        InferenceClient(pytorch_service.url, "pytorch") as client,  # type: ignore[attr-defined]
+        Store.open(root) as store,
+    ):
+        info = client.server_info()
+        tag = (str(info["model_name"]), str(info["pretrained"]))
+        summary = ScanSummary(root)
+        summary.run_id = store.start_run(backend="pytorch", url=client.url, model=tag[0],
+                                         pretrained=tag[1])  # fmt: skip
+        plan = ScanPlan(store, root)
+        plan.record_walk(iter_library(root, {}), [])
+        assert plan.select_todo(*tag) == 3
+        assert all(f.twin for f in plan.todo())
+        Image.new("RGB", (80, 60), (0, 90, 200)).save(root / "s0.bmp")  # after the walk
+        Pipeline(store, client, settings, summary, tag).run(plan.todo(), 3, None)
+        assert sorted(p.display_path for p in store.list_photos()) == [
+            "s0.bmp", "s1.bmp", "s2.bmp",
+        ]  # fmt: skip
+        assert store.get_photo_by_path(b"s0.bmp").width == 80  # type: ignore[union-attr]
+    assert (summary.embedded, summary.reused) == (3, 0)
 
 
 def test_a_frozen_backend_mid_scan_ends_in_bounded_time_with_a_clear_error(

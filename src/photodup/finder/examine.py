@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import imagehash
@@ -198,7 +198,7 @@ def examine(found: FoundFile, candidates: frozenset[str] = frozenset()) -> Exami
         # No size or mtime on record: the next scan reads it again whatever the walk sees.
         reason = f"{changed}; it is read again on the next scan"
         return done(skipped=Skipped(found.rel, "changed", reason))
-    found = FoundFile(found.rel, found.abs, len(data), st.st_mtime_ns, found.image_extension)
+    found = replace(found, size=len(data), mtime_ns=st.st_mtime_ns)
     if sha256 in candidates:
         return done(reuse=sha256)
     try:

@@ -6,10 +6,11 @@ file only while fewer than ``tensor_window`` photos are in that state, so a slow
 stalls the workers and the walk instead of filling memory (issue 12, D7).
 
 Each distinct content is decoded and embedded once (issue 9): a file whose size matches an
-embedded content's is sent to its worker with those SHA-256s as candidates, and a worker that
-finds one of them only hashes the file. Within a scan, files of the same size are examined one
-at a time, so the second of two identical files already sees the first's hash. The copy's row
-gets its own record and embedding, so removing one file never loses the other's.
+embedded content's is sent to its worker with those SHA-256s as candidates (asked of the index
+file by file, so nothing here grows with the library), and a worker that finds one of them
+only hashes the file. Within a scan, files of the same size (``FoundFile.twin``) are examined
+one at a time, so the second of two identical files already sees the first's hash. The copy's
+row gets its own record and embedding, so removing one file never loses the other's.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
@@ -68,9 +69,9 @@ class Pipeline:
         self.copies: list[tuple[Examined, PhotoRecord, np.ndarray]] = []
         #: SHA-256 of an embedded-but-not-committed content -> its copies waiting for it.
         self.waiting: dict[str, list[Examined]] = {}
-        self.known: dict[int, set[str]] = {}  # size -> SHA-256s with an embedding
-        self.same_size: set[int] = set()  # sizes where a file may be a copy of another
-        self.examining: Counter[int] = Counter()  # of those sizes, files with a worker
+        #: Size -> SHA-256s examined this scan and not yet in the index (twins only).
+        self.uncommitted: dict[int, set[str]] = {}
+        self.examining: Counter[int] = Counter()  # twins with a worker, by size
         self.deferred: dict[int, deque[FoundFile]] = {}
         self.again: deque[tuple[FoundFile, bool]] = deque()  # (file, may reuse)
 
@@ -122,6 +123,11 @@ class Pipeline:
             assert item.record is not None
             for copy in self.waiting.pop(item.record.sha256, []):
                 copies.append((copy, item.record, vec))
+            shas = self.uncommitted.get(item.found.size)
+            if shas is not None:  # from now on the index answers for this content
+                shas.discard(item.record.sha256)
+                if not shas:
+                    del self.uncommitted[item.found.size]
         with self.store.transaction():
             for skipped in self.pending_skips:
                 assert skipped.skipped is not None
@@ -148,11 +154,6 @@ class Pipeline:
 
     # --- planning: which files go to a worker, and when ---------------------------------
 
-    def plan(self, todo: list[FoundFile]) -> None:
-        sizes = Counter(f.size for f in todo)
-        self.same_size = {size for size, n in sizes.items() if n > 1}
-        self.known = self.store.embedded_shas_by_size(set(sizes), *self.tag)
-
     def _next_file(self, files: Iterator[FoundFile]) -> tuple[FoundFile, bool] | None:
         if self.again:
             return self.again.popleft()
@@ -167,30 +168,39 @@ class Pipeline:
             return found, True
         return None
 
+    def _candidates(self, found: FoundFile) -> frozenset[str]:
+        """Contents this file may be a copy of: embedded ones of its size, and its twins'."""
+        known = self.store.embedded_shas(found.size, *self.tag)
+        return frozenset(known | self.uncommitted.get(found.size, set()))
+
     def _submit(self, procs: ProcessPoolExecutor, found: FoundFile, may_reuse: bool) -> Future[Any]:
-        candidates = frozenset(self.known.get(found.size, ())) if may_reuse else frozenset()
-        if found.size in self.same_size:
+        candidates = self._candidates(found) if may_reuse else frozenset()
+        if found.twin:
             self.examining[found.size] += 1
         self.held += 1
         self.summary.peak_tensors = max(self.summary.peak_tensors, self.held)
         return procs.submit(examine, found, candidates)
 
-    def _examined(self, item: Examined) -> int:
-        """Take a worker's result; returns the files finished by it (0 or 1)."""
-        size = item.found.size
+    def _examined(self, submitted: FoundFile, item: Examined) -> int:
+        """Take a worker's result; returns the files finished by it (0 or 1).
+
+        ``submitted`` is the file as planned: the worker's ``item.found`` carries the size it
+        read, which differs if the file changed since the walk."""
+        size = submitted.size
         self.held -= 1
         for stage, seconds in item.times.items():
             self.summary.stages[stage] += seconds
-        if self.examining[size]:
+        if submitted.twin:
             self.examining[size] -= 1
+            if not self.examining[size]:
+                del self.examining[size]
             queue = self.deferred.get(size)
             if queue:
                 self.again.append((queue.popleft(), True))
                 if not queue:
                     del self.deferred[size]
-        sha = item.reuse or (item.record.sha256 if item.record is not None else None)
-        if sha is not None and size in self.same_size:
-            self.known.setdefault(size, set()).add(sha)
+        if item.record is not None and submitted.twin:
+            self.uncommitted.setdefault(item.found.size, set()).add(item.record.sha256)
         if item.reuse is not None:
             if item.reuse in self.waiting:
                 self.waiting[item.reuse].append(item)
@@ -214,15 +224,13 @@ class Pipeline:
 
     # --- the loop -----------------------------------------------------------------------
 
-    def run(self, todo: list[FoundFile], progress: ProgressFn | None) -> None:
+    def run(self, todo: Iterable[FoundFile], total: int, progress: ProgressFn | None) -> None:
+        """Examine, embed and commit the ``total`` files of ``todo`` (read lazily)."""
         s, summary = self.settings, self.summary
-        started = time.perf_counter()
-        self.plan(todo)
-        summary.stages["plan"] += time.perf_counter() - started
-        total, done = len(todo), 0
+        done = 0
         files: Iterator[FoundFile] = iter(todo)
         ctx = multiprocessing.get_context("forkserver")
-        decoding: set[Future[Any]] = set()
+        decoding: dict[Future[Any], FoundFile] = {}
         embedding: dict[Future[Any], list[Examined]] = {}
         ready: list[Examined] = []
         exhausted = False
@@ -239,7 +247,7 @@ class Pipeline:
                         if nxt is None:
                             exhausted = not self.again
                             break
-                        decoding.add(self._submit(procs, *nxt))
+                        decoding[self._submit(procs, *nxt)] = nxt[0]
                     flush = exhausted and not decoding and not self.again
                     while len(embedding) < s.requests_in_flight and (
                         len(ready) >= s.batch_size or (flush and ready)
@@ -265,9 +273,9 @@ class Pipeline:
                             self.held -= len(batch)
                             done += self.commit(batch, fut.result())
                         else:
-                            decoding.discard(fut)
+                            submitted = decoding.pop(fut)
                             item: Examined = fut.result()
-                            done += self._examined(item)
+                            done += self._examined(submitted, item)
                             if item.record is not None:
                                 ready.append(item)
                     if len(self.pending_skips) + len(self.copies) >= s.batch_size:

@@ -1,7 +1,8 @@
 """Scan a library into the index: walk, examine in worker processes, embed, commit per batch.
 
-Pipeline: the walk lists files; those unchanged since the last scan (same size and mtime,
-embedded by the same model and weights) are not opened. The rest go through
+Pipeline: the walk streams files into temporary tables (:mod:`photodup.finder.scanplan`);
+those unchanged since the last scan (same size and mtime, embedded by the same model and
+weights) are not opened. The rest go through
 :mod:`photodup.finder.pipeline`: worker processes (SHA-256, metadata, decode, preprocess,
 perceptual hashes) with a bounded number of decoded photos alive at once, batches sent by a
 few threads so several requests are in flight, and content already embedded reused. Each
@@ -15,29 +16,17 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from photodup.finder.pipeline import Pipeline
+from photodup.finder.scanplan import ScanPlan
 from photodup.finder.settings import FinderSettings
 from photodup.finder.store import Skipped, Store
 from photodup.finder.summary import EmbeddingClient, ProgressFn, ScanError, ScanSummary
-from photodup.finder.walk import FoundFile, walk_library
+from photodup.finder.walk import iter_library
 
 __all__ = ["EmbeddingClient", "ProgressFn", "ScanError", "ScanSummary", "scan_library"]
 
 log = logging.getLogger(__name__)
-
-
-def _needs_work(
-    found: FoundFile, store_state: Any, skipped_state: Any, tag: tuple[str, str]
-) -> bool:
-    entry = store_state.get(found.rel)
-    if entry is not None:
-        same_file = entry.size == found.size and entry.mtime_ns == found.mtime_ns
-        return not (same_file and entry.has_embedding and (entry.model, entry.pretrained) == tag)
-    if found.rel in skipped_state:
-        return skipped_state[found.rel] != (found.size, found.mtime_ns)
-    return True
 
 
 def scan_library(
@@ -75,21 +64,20 @@ def scan_library(
         summary.run_id = store.start_run(
             backend=client.backend, url=client.url, model=tag[0], pretrained=tag[1]
         )
+        plan = ScanPlan(store, library)
+        unreadable: dict[bytes, str] = {}
         t0 = time.perf_counter()
-        walked = walk_library(library)
+        summary.files_seen = plan.record_walk(iter_library(library, unreadable), unreadable)
         summary.stages["walk"] += time.perf_counter() - t0
-        summary.files_seen = len(walked.files)
         t0 = time.perf_counter()
-        state, skipped_state = store.index_state(), store.skipped_state()
-        todo = [f for f in walked.files if _needs_work(f, state, skipped_state, tag)]
-        del state, skipped_state
+        to_examine = plan.select_todo(*tag)
         summary.stages["plan"] += time.perf_counter() - t0
-        summary.unchanged = summary.files_seen - len(todo)
+        summary.unchanged = summary.files_seen - to_examine
         with store.transaction():
             store.update_run(
                 summary.run_id, files_seen=summary.files_seen, unchanged=summary.unchanged
             )
-            for folder, reason in walked.unreadable_dirs.items():
+            for folder, reason in unreadable.items():
                 store.record_skipped(
                     Skipped(
                         folder, "unreadable", f"cannot list folder: {reason}", run_id=summary.run_id
@@ -100,13 +88,12 @@ def scan_library(
             "%d files, %d unchanged, %d to examine",
             summary.files_seen,
             summary.unchanged,
-            len(todo),
+            to_examine,
         )
         try:
-            Pipeline(store, client, settings, summary, tag).run(todo, progress)
-            seen = {f.rel for f in walked.files}
+            Pipeline(store, client, settings, summary, tag).run(plan.todo(), to_examine, progress)
             with store.transaction():
-                summary.removed = store.remove_missing(seen, tuple(walked.unreadable_dirs))
+                summary.removed = plan.forget_unseen()
                 store.update_run(summary.run_id, removed=summary.removed)
             summary.state = "completed"
         except ScanError as exc:
@@ -119,4 +106,5 @@ def scan_library(
         finally:
             summary.seconds = time.monotonic() - started
             store.finish_run(summary.run_id, summary.state, summary.error)
+            plan.close()
     return summary

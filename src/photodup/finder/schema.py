@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS photos (
     scanned_at    REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS photos_sha256 ON photos (sha256);
+CREATE INDEX IF NOT EXISTS photos_size ON photos (size);  -- copies are looked up by size
 
 CREATE TABLE IF NOT EXISTS skipped (
     id            INTEGER PRIMARY KEY,

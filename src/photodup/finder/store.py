@@ -11,10 +11,9 @@ API (everything the scan, grouping, actions and the UI use)::
     store.get_photo(id) -> Photo | None; store.get_photo_by_path(raw: bytes) -> Photo | None
     store.list_photos() -> list[Photo]          # sorted by display path
     store.embeddings(model=None, pretrained=None) -> (ids int64[N], float32[N, 512])
-    store.index_state() -> dict[raw path, IndexEntry]   # for incremental scans
-    store.embedded_shas_by_size(sizes, model, pretrained) -> {size: {sha256}}  # reuse
+    store.embedded_shas(size, model, pretrained) -> {sha256}  # reuse, by file size
     store.embedded_copy(sha256, model, pretrained) -> (Photo, vector) | None  # reuse
-    store.remove_photos(ids) -> int; store.remove_missing(seen_paths, keep_prefixes) -> int
+    store.remove_photos(ids) -> int
     # skipped files
     store.record_skipped(Skipped); store.clear_skipped(raw path); store.skipped() -> list[Skipped]
     # scan runs
@@ -24,6 +23,9 @@ API (everything the scan, grouping, actions and the UI use)::
     store.dismiss(photo_ids) -> int; store.dismissed_sets() -> list[frozenset[sha256]]
     store.undismiss(dismissal_id)
     store.overview() -> dict (photos, embedded, skipped, bytes, latest run)
+
+The scan's walk and plan live in temporary tables of the same connection
+(:mod:`photodup.finder.scanplan`).
 
 The journal tables ``actions`` and ``moves`` (see :mod:`photodup.finder.schema`) are used
 directly through ``store.conn`` inside ``store.transaction()``.
@@ -41,7 +43,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +58,7 @@ from photodup.finder.records import (
 )
 from photodup.finder.schema import connect
 
-__all__ = ["IndexEntry", "Photo", "PhotoRecord", "ScanRun", "Skipped", "Store"]
+__all__ = ["Photo", "PhotoRecord", "ScanRun", "Skipped", "Store"]
 
 #: Name of the per-library folder holding the index and the quarantine.
 DATA_DIR_NAME = ".photodup"
@@ -66,15 +68,6 @@ _PHOTO_COLUMNS = (
     "embedding IS NOT NULL AS has_embedding"
 )
 _RUN_COUNTS = ("files_seen", "unchanged", "embedded", "skipped", "removed")
-
-
-class IndexEntry(NamedTuple):
-    id: int
-    size: int
-    mtime_ns: int
-    model: str | None
-    pretrained: str | None
-    has_embedding: bool
 
 
 class Store:
@@ -200,37 +193,14 @@ class Store:
             matrix[i] = np.frombuffer(r["embedding"], dtype="<f4")
         return ids, matrix
 
-    def index_state(self) -> dict[bytes, IndexEntry]:
+    def embedded_shas(self, size: int, model: str, pretrained: str) -> set[str]:
+        """SHA-256s of contents of this size embedded by this model (``photos_size`` index)."""
         rows = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, model, pretrained,"
-            " embedding IS NOT NULL AS has_embedding FROM photos"
+            "SELECT DISTINCT sha256 FROM photos WHERE size=? AND embedding IS NOT NULL"
+            " AND model=? AND pretrained=?",
+            (size, model, pretrained),
         )
-        return {
-            bytes(r["path"]): IndexEntry(
-                r["id"],
-                r["size"],
-                r["mtime_ns"],
-                r["model"],
-                r["pretrained"],
-                bool(r["has_embedding"]),
-            )
-            for r in rows
-        }
-
-    def embedded_shas_by_size(
-        self, sizes: set[int], model: str, pretrained: str
-    ) -> dict[int, set[str]]:
-        """SHA-256s of contents embedded by this model, for files of these sizes only."""
-        rows = self.conn.execute(
-            "SELECT DISTINCT size, sha256 FROM photos"
-            " WHERE embedding IS NOT NULL AND model=? AND pretrained=?",
-            (model, pretrained),
-        )
-        found: dict[int, set[str]] = {}
-        for r in rows:
-            if r["size"] in sizes:
-                found.setdefault(r["size"], set()).add(r["sha256"])
-        return found
+        return {r["sha256"] for r in rows}
 
     def embedded_copy(
         self, sha256: str, model: str, pretrained: str
@@ -249,26 +219,6 @@ class Store:
         with self.lock:
             cur = self.conn.executemany("DELETE FROM photos WHERE id=?", [(i,) for i in ids])
             return cur.rowcount
-
-    def remove_missing(self, seen_paths: set[bytes], keep_prefixes: tuple[bytes, ...] = ()) -> int:
-        """Forget photos and skipped entries whose file was not seen by a complete walk.
-
-        Paths under ``keep_prefixes`` (folders the walk could not read) are kept.
-        """
-
-        def gone(table: str) -> list[tuple[bytes]]:
-            paths = (bytes(r["path"]) for r in self.conn.execute(f"SELECT path FROM {table}"))
-            return [
-                (p,)
-                for p in paths
-                if p not in seen_paths and not any(p.startswith(k) for k in keep_prefixes)
-            ]
-
-        with self.lock:
-            photos = gone("photos")
-            self.conn.executemany("DELETE FROM photos WHERE path=?", photos)
-            self.conn.executemany("DELETE FROM skipped WHERE path=?", gone("skipped"))
-        return len(photos)
 
     # --- skipped ----------------------------------------------------------------------
 
@@ -301,11 +251,6 @@ class Store:
     def skipped(self) -> list[Skipped]:
         rows = self.conn.execute("SELECT * FROM skipped ORDER BY kind, display_path")
         return [Skipped.from_row(r) for r in rows]
-
-    def skipped_state(self) -> dict[bytes, tuple[int | None, int | None]]:
-        """Raw path -> (size, mtime_ns) of skipped files, so unchanged bad files aren't reread."""
-        rows = self.conn.execute("SELECT path, size, mtime_ns FROM skipped")
-        return {bytes(r["path"]): (r["size"], r["mtime_ns"]) for r in rows}
 
     # --- scan runs --------------------------------------------------------------------
 

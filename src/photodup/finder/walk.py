@@ -31,6 +31,8 @@ class FoundFile:
     size: int
     mtime_ns: int
     image_extension: bool
+    #: Another file this scan examines has the same size, so the two may be copies.
+    twin: bool = False
 
 
 @dataclass
@@ -44,24 +46,29 @@ def has_image_extension(name: bytes) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def _entries(root: bytes, rel: bytes, result: WalkResult) -> Iterator[os.DirEntry[bytes]]:
+def _entries(
+    root: bytes, rel: bytes, unreadable_dirs: dict[bytes, str]
+) -> Iterator[os.DirEntry[bytes]]:
     try:
         with os.scandir(os.path.join(root, rel) if rel else root) as it:
             yield from it
     except OSError as exc:
         key = rel + b"/"
-        result.unreadable_dirs[key] = exc.strerror or str(exc)
+        unreadable_dirs[key] = exc.strerror or str(exc)
         log.warning("cannot list folder %s: %s", key.decode("utf-8", "backslashreplace"), exc)
 
 
-def walk_library(library: Path) -> WalkResult:
-    """List every candidate file under ``library`` (sorted, so progress is reproducible)."""
+def iter_library(library: Path, unreadable_dirs: dict[bytes, str]) -> Iterator[FoundFile]:
+    """Yield every candidate file under ``library`` as it is found, folder by folder.
+
+    Nothing is kept: the scan streams these into its index, so its memory does not grow with
+    the library. Folders that cannot be listed are added to ``unreadable_dirs``.
+    """
     root = os.fsencode(library)
-    result = WalkResult()
     stack = [b""]
     while stack:
         rel_dir = stack.pop()
-        for entry in _entries(root, rel_dir, result):
+        for entry in _entries(root, rel_dir, unreadable_dirs):
             if entry.name.startswith(b"."):
                 continue
             rel = os.path.join(rel_dir, entry.name) if rel_dir else entry.name
@@ -72,9 +79,15 @@ def walk_library(library: Path) -> WalkResult:
             if stat.S_ISDIR(st.st_mode):
                 stack.append(rel)
             elif stat.S_ISREG(st.st_mode):
-                result.files.append(
-                    FoundFile(rel, entry.path, st.st_size, st.st_mtime_ns, has_image_extension(rel))
+                yield FoundFile(
+                    rel, entry.path, st.st_size, st.st_mtime_ns, has_image_extension(rel)
                 )
             # Symlinks, sockets, fifos and devices are not photos we own: left alone.
-    result.files.sort(key=lambda f: f.rel)
+
+
+def walk_library(library: Path) -> WalkResult:
+    """Every candidate file under ``library`` in one sorted list (for tools and tests; the
+    scan itself streams :func:`iter_library`)."""
+    result = WalkResult()
+    result.files = sorted(iter_library(library, result.unreadable_dirs), key=lambda f: f.rel)
     return result
