@@ -113,3 +113,9 @@ def test_a_child_scan_through_the_real_service_reports_every_figure(
     }
     text = render(results)
     assert "| pytorch | 40 | 0 |" in text and "Rescan of 40 unchanged files" in text
+    # Figures joined from another run carry their note into the report.
+    notes = {"memory": "Memory from run B.", "rescan": "Rescan from run B."}
+    text = render({**results, "notes": notes})
+    memory_at, rescan_at = text.index("## Memory against"), text.index("## Rescan of")
+    assert memory_at < text.index("Memory from run B.") < rescan_at
+    assert rescan_at < text.index("Rescan from run B.")

@@ -221,6 +221,8 @@ def render(results: dict[str, Any]) -> str:
             f"index comparison {rescan['stages_s'].get('plan', 0):.2f} s; the scan process "
             f"peaked at {rescan['main_peak_rss_mib']:.0f} MiB.",
         ]
+        if note := (results.get("notes") or {}).get("rescan"):
+            out += ["", note]
     out += ["", "![scan benchmark](chart.png)", ""]
     return "\n".join(out)
 
