@@ -12,7 +12,9 @@ cache, and vanish with the connection, so a killed scan leaves nothing behind.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from photodup.finder.store import Store
@@ -21,10 +23,13 @@ from photodup.finder.walk import FoundFile, has_image_extension
 #: Rows read back from ``temp.todo`` at a time.
 CHUNK = 512
 
-_DDL = """
+_DROP = """
 DROP TABLE IF EXISTS temp.walk;
 DROP TABLE IF EXISTS temp.todo;
 DROP TABLE IF EXISTS temp.keep;
+"""
+
+_CREATE = """
 CREATE TEMP TABLE walk (
     rel       BLOB PRIMARY KEY,
     size      INTEGER NOT NULL,
@@ -78,44 +83,39 @@ class ScanPlan:
         with store.lock:
             # FILE, whatever SQLite was built with: the walk must not sit in memory.
             store.conn.execute("PRAGMA temp_store=FILE")
-            store.conn.executescript(_DDL)
+            store.conn.executescript(_DROP + _CREATE)
 
-    def _write(self, sql: str, rows: Iterable[tuple[object, ...]] | None = None) -> int:
+    @contextmanager
+    def _temp_writes(self) -> Iterator[sqlite3.Connection]:
         """Change only the temporary tables: BEGIN (not IMMEDIATE) takes no lock on the
         index, so the page and the CLI can still write while the walk runs."""
         with self.store.lock:
             conn = self.store.conn
             conn.execute("BEGIN")
             try:
-                cur = conn.execute(sql) if rows is None else conn.executemany(sql, rows)
+                yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            return cur.rowcount
 
     def record_walk(self, files: Iterable[FoundFile], unreadable_dirs: Iterable[bytes]) -> int:
         """Stream the walk into ``temp.walk``, then the folders it could not list (read once
         the walk is over); returns the number of files seen."""
         rows = ((f.rel, f.size, f.mtime_ns) for f in files)
-        seen = self._write("INSERT INTO temp.walk (rel, size, mtime_ns) VALUES (?, ?, ?)", rows)
-        folders = [(d,) for d in unreadable_dirs]
-        self._write("INSERT OR IGNORE INTO temp.keep (prefix) VALUES (?)", folders)
-        return seen
+        with self._temp_writes() as conn:
+            sql = "INSERT INTO temp.walk (rel, size, mtime_ns) VALUES (?, ?, ?)"
+            seen = conn.executemany(sql, rows).rowcount
+            folders = [(d,) for d in unreadable_dirs]
+            conn.executemany("INSERT OR IGNORE INTO temp.keep (prefix) VALUES (?)", folders)
+        return int(seen)
 
     def select_todo(self, model: str, pretrained: str) -> int:
         """Pick the files that need a worker; returns how many."""
-        with self.store.lock:
-            conn = self.store.conn
-            conn.execute("BEGIN")
-            try:
-                count = conn.execute(_SELECT_TODO, (model, pretrained)).rowcount
-                conn.execute(_MARK_TWINS)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        return count
+        with self._temp_writes() as conn:
+            count = conn.execute(_SELECT_TODO, (model, pretrained)).rowcount
+            conn.execute(_MARK_TWINS)
+        return int(count)
 
     def todo(self) -> Iterator[FoundFile]:
         """The files to examine, in path order, read back a chunk at a time."""
@@ -153,7 +153,4 @@ class ScanPlan:
 
     def close(self) -> None:
         with self.store.lock:
-            self.store.conn.executescript(
-                "DROP TABLE IF EXISTS temp.walk; DROP TABLE IF EXISTS temp.todo;"
-                " DROP TABLE IF EXISTS temp.keep;"
-            )
+            self.store.conn.executescript(_DROP)
