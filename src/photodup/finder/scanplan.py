@@ -12,9 +12,7 @@ cache, and vanish with the connection, so a killed scan leaves nothing behind.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from photodup.finder.store import Store
@@ -85,25 +83,12 @@ class ScanPlan:
             store.conn.execute("PRAGMA temp_store=FILE")
             store.conn.executescript(_DROP + _CREATE)
 
-    @contextmanager
-    def _temp_writes(self) -> Iterator[sqlite3.Connection]:
-        """Change only the temporary tables: BEGIN (not IMMEDIATE) takes no lock on the
-        index, so the page and the CLI can still write while the walk runs."""
-        with self.store.lock:
-            conn = self.store.conn
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
     def record_walk(self, files: Iterable[FoundFile], unreadable_dirs: Iterable[bytes]) -> int:
         """Stream the walk into ``temp.walk``, then the folders it could not list (read once
-        the walk is over); returns the number of files seen."""
+        the walk is over); returns the number of files seen. Temporary tables only, so no
+        lock on the index: the page and the CLI can still write while the walk runs."""
         rows = ((f.rel, f.size, f.mtime_ns) for f in files)
-        with self._temp_writes() as conn:
+        with self.store.transaction(immediate=False) as conn:
             sql = "INSERT INTO temp.walk (rel, size, mtime_ns) VALUES (?, ?, ?)"
             seen = conn.executemany(sql, rows).rowcount
             folders = [(d,) for d in unreadable_dirs]
@@ -112,7 +97,7 @@ class ScanPlan:
 
     def select_todo(self, model: str, pretrained: str) -> int:
         """Pick the files that need a worker; returns how many."""
-        with self._temp_writes() as conn:
+        with self.store.transaction(immediate=False) as conn:
             count = conn.execute(_SELECT_TODO, (model, pretrained)).rowcount
             conn.execute(_MARK_TWINS)
         return int(count)

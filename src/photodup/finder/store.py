@@ -5,6 +5,7 @@ API (everything the scan, grouping, actions and the UI use)::
     store = Store.open(library, db_path=None)   # creates .photodup/ and the schema
     store.library -> Path; store.db_path -> Path; store.conn -> sqlite3.Connection (Row rows)
     with store.transaction(): ...               # BEGIN IMMEDIATE .. COMMIT (ROLLBACK on error)
+    with store.transaction(immediate=False): ... # plain BEGIN, for temporary tables only
     # photos (ids are stable while a file keeps its path)
     store.upsert_photo(PhotoRecord) -> int      # insert or update by path; clears its embedding
     store.set_embedding(photo_id, vector, model, pretrained)
@@ -94,10 +95,13 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """One atomic write; IMMEDIATE takes the write lock up front, so no upgrade deadlock."""
+    def transaction(self, *, immediate: bool = True) -> Iterator[Any]:
+        """One atomic write; IMMEDIATE takes the write lock up front, so no upgrade deadlock.
+
+        ``immediate=False`` is for writes to temporary tables only: a plain BEGIN takes no
+        lock on the index."""
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             try:
                 yield self.conn
             except BaseException:
